@@ -1,0 +1,1 @@
+"""salfom_app: the SalFoM Studio desktop viewer (PySide6 + pyqtgraph)."""
