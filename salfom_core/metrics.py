@@ -318,15 +318,23 @@ def density_map(fixations: np.ndarray, sigma: float = DHF1K_SIGMA, kernel_size: 
     return out / out.max()
 
 
-def other_fixation_map(pool: list[np.ndarray], shape: tuple[int, int], n: int = 10,
-                       seed: SeedLike = 0, exclude: int | None = None) -> np.ndarray:
-    """The shuffled-AUC negatives: fixations of `n` random frames of the dataset, rescaled to `shape`."""
+def fixation_points(fixations: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """A binary map as (rows, cols, shape): what a pool of other frames keeps in memory."""
+    rows, cols = np.nonzero(fixations)
+    return rows, cols, tuple(fixations.shape)
+
+
+def other_fixation_map(pool: list[tuple[np.ndarray, np.ndarray, tuple[int, int]]], shape: tuple[int, int],
+                       n: int = 10, seed: SeedLike = 0, exclude: int | None = None) -> np.ndarray:
+    """The shuffled-AUC negatives: fixations of `n` random frames of the dataset, rescaled to `shape`.
+
+    `pool` holds `fixation_points` of every frame; `exclude` is the scored frame's own entry.
+    """
     rng = _rng(seed)
     candidates = [i for i in range(len(pool)) if i != exclude]
     out = np.zeros(shape, dtype=np.uint8)
     for i in rng.choice(candidates, size=min(n, len(candidates)), replace=False):
-        rows, cols = np.nonzero(pool[i])
-        sh, sw = pool[i].shape
+        rows, cols, (sh, sw) = pool[i]
         r = np.minimum((rows * shape[0] / sh).astype(np.int64), shape[0] - 1)
         c = np.minimum((cols * shape[1] / sw).astype(np.int64), shape[1] - 1)
         out[r, c] = 1

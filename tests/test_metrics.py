@@ -190,6 +190,6 @@ def test_protocol_is_mean_over_frames_not_videos():
 
 
 def test_other_fixation_map_rescales_and_excludes():
-    pool = [points((10, 20), (i, 2 * i)) for i in range(5)]
+    pool = [M.fixation_points(points((10, 20), (i, 2 * i))) for i in range(5)]
     other = M.other_fixation_map(pool, (20, 40), n=10, exclude=0)
     assert sorted(map(tuple, np.argwhere(other))) == [(2 * i, 4 * i) for i in range(1, 5)]

@@ -1,0 +1,246 @@
+"""`salfom`: predict, evaluate, train and convert gaze from the command line.
+
+Examples:
+    salfom predict clip.mp4 -c salfom_dhf1k.pth -o out/ --overlay
+    salfom predict clip.mp4 -c center-bias -o out/            # the baseline, no weights
+    salfom evaluate --pred out/ --data DHF1K/ --split val
+    salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
+    salfom train --config run.toml [--resume]
+    salfom gaze-convert gaze/ --video 0002.avi -o gaze.csv
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import metrics
+from .atomic import atomic_write_text
+
+BASELINE = "center-bias"
+
+
+def _video_name(path: Path) -> str:
+    return path.name if path.is_dir() else path.stem
+
+
+def _predictor(checkpoint: str, device: str, dtype: str):
+    from .engine import CenterBiasPredictor, SalFoMPredictor
+
+    if checkpoint == BASELINE:
+        return CenterBiasPredictor()
+    return SalFoMPredictor.from_checkpoint(checkpoint, device, dtype)
+
+
+def cmd_predict(args) -> int:
+    from .engine import EngineSettings, predict_video
+    from .export import write_map_folder, write_overlay_video
+    from .store import PredictionStore
+    from .video import open_video
+
+    predictor = _predictor(args.checkpoint, args.device, args.dtype)
+    settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
+    out = Path(args.output)
+    for video_path in map(Path, args.videos):
+        with open_video(video_path, fps=args.fps) as source:
+            info = source.info
+            store = PredictionStore.open(args.cache, source.content_key(), predictor.key, settings.cache_fields(),
+                                         len(source), info.height, info.width, {"video": str(video_path)})
+            name = _video_name(video_path)
+            with tqdm(total=len(store.missing()), desc=f"predict {name}", unit="frame", disable=args.quiet) as bar:
+                predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n))
+            folder = out / name
+            write_map_folder(store, folder)
+            print(f"{name}: {len(source)} maps in {folder}", file=sys.stderr)
+            if args.overlay:
+                target = out / f"{name}_overlay.mp4"
+                with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
+                    write_overlay_video(source, store.read, target, colormap=args.colormap,
+                                        progress=lambda n, _t: bar.update(n - bar.n))
+                print(f"{name}: overlay video {target}", file=sys.stderr)
+    return 0
+
+
+def _pairs(args):
+    from .evaluate import GazeTruth, MapFolder, dataset_truths
+    from .gaze import load_gaze
+    from .video import open_video
+
+    pred_root = Path(args.pred)
+    if args.gaze:
+        if not args.video:
+            raise SystemExit("--gaze needs --video (for the frame count and size)")
+        with open_video(args.video) as source:
+            info = source.info
+        gaze = load_gaze(args.gaze, (info.width, info.height), info.frame_count, info.fps)
+        return [(GazeTruth(_video_name(Path(args.video)), gaze, grid=args.grid), MapFolder(pred_root).read)]
+    truths = dataset_truths(args.data, args.layout, args.split)
+    has_subfolders = any(p.is_dir() for p in pred_root.iterdir())
+    if not has_subfolders:
+        if len(truths) != 1:
+            raise SystemExit(f"{pred_root} holds the maps of one video but {args.data} holds {len(truths)}; "
+                             "point --pred at a folder of per-video folders")
+        return [(truths[0], MapFolder(pred_root).read)]
+    pairs = [(t, MapFolder(pred_root / t.name).read) for t in truths if (pred_root / t.name).is_dir()]
+    if not pairs:
+        raise SystemExit(f"no folder in {pred_root} matches a video of {args.data}")
+    return pairs
+
+
+def cmd_evaluate(args) -> int:
+    if not args.data and not args.gaze:
+        raise SystemExit("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
+    from .evaluate import evaluate
+
+    pairs = _pairs(args)
+    names = tuple(args.metrics.split(",")) if args.metrics else metrics.METRICS
+    unknown = set(names) - set(metrics.METRICS)
+    if unknown:
+        raise SystemExit(f"unknown metrics {', '.join(sorted(unknown))}; known: {', '.join(metrics.METRICS)}")
+    total = sum(len(range(0, t.n_frames, args.every)) for t, _ in pairs)
+    with tqdm(total=total, desc="evaluate", unit="frame", disable=args.quiet) as bar:
+        scores, rows = evaluate(pairs, args.every, names, args.seed, progress=lambda d, _t: bar.update(d - bar.n))
+    overall, per_video = scores.overall(), scores.per_video()
+    print(format_table(overall, per_video, names, scores.frame_count()))
+    out = Path(args.out) if args.out else Path(args.pred)
+    summary = {"protocol": "DHF1K: mean over all frames of all videos, NaN frames dropped",
+               "frames": scores.frame_count(), "overall": overall, "per_video": per_video}
+    atomic_write_text(out / "metrics_summary.json", json.dumps(_finite(summary), indent=1))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, ["video", "frame", *names], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(out / "metrics_frames.csv", buf.getvalue())
+    print(f"wrote {out / 'metrics_summary.json'} and {out / 'metrics_frames.csv'}", file=sys.stderr)
+    return 0
+
+
+def _finite(obj):
+    """JSON has no NaN: write null."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
+def format_table(overall: dict, per_video: dict, names, frames: int) -> str:
+    header = f"{'video':<20}" + "".join(f"{n:>13}" for n in names)
+    lines = [header, "-" * len(header)]
+    for video, values in per_video.items():
+        lines.append(f"{video[:20]:<20}" + "".join(f"{values[n]:>13.4f}" for n in names))
+    lines.append("-" * len(header))
+    lines.append(f"{'all (' + str(frames) + ' fr)':<20}" + "".join(f"{overall[n]:>13.4f}" for n in names))
+    return "\n".join(lines)
+
+
+def cmd_gaze_convert(args) -> int:
+    from .gaze import ScreenGeometry, load_gaze, write_csv
+    from .video import open_video
+
+    if args.video:
+        with open_video(args.video) as source:
+            size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
+    elif args.size and args.frames:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+        size, n_frames, fps = (w, h), args.frames, args.fps
+    else:
+        raise SystemExit("give --video, or --size WxH and --frames N")
+    sw, sh = (int(v) for v in args.screen.lower().split("x"))
+    gaze = load_gaze(args.input, size, n_frames, fps, ScreenGeometry(sw, sh))
+    write_csv(gaze, args.output)
+    print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
+          f"{f' ({gaze.skipped} malformed rows skipped)' if gaze.skipped else ''}", file=sys.stderr)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .video import open_video
+
+    for path in args.videos:
+        with open_video(path) as source:
+            print(json.dumps(source.info.__dict__))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import train
+
+    parser = argparse.ArgumentParser(prog="salfom", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="saliency maps for videos (PNG per frame, optional overlay MP4)")
+    p.add_argument("videos", nargs="+", help="video files or frame folders")
+    p.add_argument("-c", "--checkpoint", required=True,
+                   help=f"SalFoM checkpoint (official DHF1K .pth or one trained here), or '{BASELINE}'")
+    p.add_argument("-o", "--output", required=True, help="output folder: <output>/<video>/0001.png ...")
+    p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
+    p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
+    p.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    p.add_argument("--padding", default="repeat", choices=("repeat", "reverse"),
+                   help="first 15 frames: repeat the first frame (reference) or reverse (paper)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA), float32, bfloat16, float16")
+    p.add_argument("--fps", type=float, default=30.0, help="frame rate of frame folders")
+    p.add_argument("--cache", help="prediction cache folder (default: the user cache)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="the six metrics by the DHF1K protocol")
+    p.add_argument("--pred", required=True, help="maps folder of one video, or a folder of per-video folders")
+    p.add_argument("--data", help="dataset root (DHF1K / Hollywood-2 / UCF layout) or one annotated video folder")
+    p.add_argument("--layout", choices=("dhf1k", "hollywood", "ucf"), help="dataset layout (default: detect)")
+    p.add_argument("--split", default="val", choices=("train", "val"), help="which split of --data")
+    p.add_argument("--gaze", help="raw gaze instead of annotations (CSV, SMI folder/file)")
+    p.add_argument("--video", help="the video the gaze belongs to (with --gaze)")
+    p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for fixation maps from gaze")
+    p.add_argument("--every", type=int, default=1, help="score every N-th frame")
+    p.add_argument("--metrics", help=f"comma-separated subset of {','.join(metrics.METRICS)}")
+    p.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and the sAUC draws")
+    p.add_argument("--out", help="folder for metrics_summary.json and metrics_frames.csv (default: --pred)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train or fine-tune SalFoM (KL + CC, Adam)",
+                       description=train.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    train.add_arguments(p)
+    p.set_defaults(func=train.run)
+
+    p = sub.add_parser("gaze-convert", help="write any supported gaze input as the plain CSV")
+    p.add_argument("input", help="CSV, SMI .txt file or folder of them, or an annotation folder")
+    p.add_argument("-o", "--output", required=True, help="CSV to write")
+    p.add_argument("--video", help="the video (size, frame count and fps)")
+    p.add_argument("--size", help="WxH of the video, without --video")
+    p.add_argument("--frames", type=int, help="frame count, without --video")
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--screen", default="1440x900", help="eye-tracker screen WxH (SMI; DHF1K: 1440x900)")
+    p.set_defaults(func=cmd_gaze_convert)
+
+    p = sub.add_parser("info", help="video metadata as JSON")
+    p.add_argument("videos", nargs="+")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .checkpoint import CheckpointError
+    from .gaze import GazeError
+    from .video import VideoError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CheckpointError, VideoError, GazeError, ValueError, OSError) as exc:
+        print(f"salfom {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

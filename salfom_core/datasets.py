@@ -1,0 +1,129 @@
+"""Training and validation data in the standard video-saliency layouts.
+
+DHF1K:                 <root>/{train,val}/<video>/{images,maps,fixation}/0001.png
+Hollywood-2 / UCF:     <root>/{training,testing}/<video>/{images,maps,fixation}/<Name>_001.png
+
+Training (paper): one item per video per epoch, a 16-frame clip at a random start, the
+target the ground-truth map of its last frame at 224x224. Validation (TMFI-Net's trainer,
+which the authors used): clips starting every 64 frames (4 clip lengths) of each video,
+scored at the ground truth's own size.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .gaze import AnnotationFolder, find_annotations
+from .preprocess import clip_tensor, preprocess_frame
+from .video import VideoError, list_images
+
+SPLITS = {"dhf1k": {"train": "train", "val": "val"},
+          "hollywood": {"train": "training", "val": "testing"},
+          "ucf": {"train": "training", "val": "testing"}}
+LAYOUTS = tuple(SPLITS)
+
+
+class DatasetError(ValueError):
+    pass
+
+
+@dataclass
+class AnnotatedVideo:
+    name: str
+    frames: list[Path]                  # 0-based
+    annotations: AnnotationFolder
+
+    def __len__(self):
+        return len(self.frames)
+
+
+def discover(root: str | Path, layout: str, split: str) -> list[AnnotatedVideo]:
+    """Every video of `split` ("train" or "val") with frames and annotations."""
+    if layout not in SPLITS:
+        raise DatasetError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
+    folder = Path(root) / SPLITS[layout][split]
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: missing ({layout} layout expects {root}/{SPLITS[layout][split]}/<video>/)")
+    videos = []
+    for video_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        images = video_dir / "images"
+        if not images.is_dir():
+            continue
+        frames = list_images(images)
+        ann = find_annotations(video_dir)
+        if frames and ann.map_files:
+            videos.append(AnnotatedVideo(video_dir.name, frames, ann))
+    if not videos:
+        raise DatasetError(f"{folder}: no videos with images/ and maps/")
+    return videos
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise VideoError(f"{path}: not a readable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_clip(video: AnnotatedVideo, last: int, clip_len: int, size: int) -> torch.Tensor:
+    """Frames last-clip_len+1 .. last; before the first frame, the first frame repeats (reference)."""
+    indices = [max(0, i) for i in range(last - clip_len + 1, last + 1)]
+    return clip_tensor([preprocess_frame(read_rgb(video.frames[i]), size) for i in indices])
+
+
+class TrainClips(Dataset):
+    """One random 16-frame clip per video per epoch; target: the last frame's map at 224x224."""
+
+    def __init__(self, root, layout: str = "dhf1k", clip_len: int = 16, size: int = 224, seed: int = 0):
+        self.videos = discover(root, layout, "train")
+        self.clip_len, self.size = clip_len, size
+        self.seed, self.epoch = seed, 0
+        self._annotated = [sorted(i for i in v.annotations.map_files if i < len(v)) for v in self.videos]
+
+    def __len__(self):
+        return len(self.videos)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Starts depend on (seed, epoch, video) only: the same for any worker, rank or resume."""
+        self.epoch = epoch
+
+    def __getitem__(self, i):
+        video = self.videos[i]
+        rng = random.Random(f"{self.seed}:{self.epoch}:{i}")
+        # the last frame must be annotated; earlier frames may precede the video start (padding)
+        last = rng.choice([k for k in self._annotated[i] if k >= min(self.clip_len - 1, self._annotated[i][-1])])
+        clip = load_clip(video, last, self.clip_len, self.size)
+        gt = cv2.resize(video.annotations.gt_map(last).astype(np.float32), (self.size, self.size),
+                        interpolation=cv2.INTER_AREA)
+        return clip, torch.from_numpy(gt)
+
+
+class ValClips(Dataset):
+    """Clips ending at frames 15, 79, 143, ... of every video; GT and fixations at their own size."""
+
+    def __init__(self, root, layout: str = "dhf1k", clip_len: int = 16, size: int = 224, stride: int = 64):
+        self.videos = discover(root, layout, "val")
+        self.clip_len, self.size = clip_len, size
+        self.items = []
+        for vi, video in enumerate(self.videos):
+            last_frames = range(min(clip_len - 1, len(video) - 1), len(video), stride)
+            self.items += [(vi, k) for k in last_frames if k in video.annotations.map_files]
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        vi, last = self.items[i]
+        video = self.videos[vi]
+        fix = video.annotations.fixations(last)
+        gt = video.annotations.gt_map(last)
+        return {"clip": load_clip(video, last, self.clip_len, self.size),
+                "gt": torch.from_numpy(gt.astype(np.float32)),
+                "fixations": torch.from_numpy(fix if fix is not None else np.zeros(gt.shape, np.uint8)),
+                "video": video.name, "frame": last}

@@ -1,0 +1,86 @@
+"""Exports: maps as PNG folders (DHF1K naming) and overlay videos (H.264 MP4 through PyAV).
+
+Every export is written under a temporary name and renamed when complete, so a file that
+exists is finished; cancelling leaves nothing half-written behind.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .atomic import atomic_write_bytes
+from .overlay import blend
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    ok, data = cv2.imencode(".png", image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f"{path}: PNG encoding failed")
+    atomic_write_bytes(path, data.tobytes())
+
+
+def write_map_folder(store, folder: Path, progress: Callable[[int, int], None] | None = None) -> int:
+    """`folder/0001.png ...`: every computed frame's map (0..255), 1-based names as DHF1K."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for i in range(store.n_frames):
+        saliency = store.read(i)
+        if saliency is not None:
+            write_png(folder / f"{i + 1:04d}.png", saliency)
+            written += 1
+        if progress:
+            progress(i + 1, store.n_frames)
+    return written
+
+
+def write_overlay_video(source, read_map: Callable[[int], np.ndarray | None], path: Path, fps: float | None = None,
+                        colormap: str = "jet", opacity: float = 0.5, threshold: float = 0.0,
+                        frames: range | None = None, progress: Callable[[int, int], None] | None = None,
+                        cancel: Callable[[], bool] | None = None) -> bool:
+    """Render frames with their maps blended to an MP4 (H.264, yuv420p); False when cancelled."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = frames or range(len(source))
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    w, h = source.info.width, source.info.height
+    even_w, even_h = w - w % 2, h - h % 2          # yuv420p needs even sizes
+    try:
+        with av.open(str(tmp), "w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=_rate(fps or source.info.fps))
+            stream.width, stream.height, stream.pix_fmt = even_w, even_h, "yuv420p"
+            stream.options = {"crf": "20", "preset": "veryfast"}
+            for n, (i, frame) in enumerate(source.iter_frames(frames.start, frames.stop)):
+                saliency = read_map(i)
+                image = frame if saliency is None else blend(frame, saliency, colormap, opacity, threshold)
+                image = np.ascontiguousarray(image[:even_h, :even_w])
+                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                    container.mux(packet)
+                if progress:
+                    progress(n + 1, len(frames))
+                if cancel and cancel():
+                    raise _Cancelled
+            for packet in stream.encode():
+                container.mux(packet)
+        os.replace(tmp, path)
+        return True
+    except _Cancelled:
+        return False
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _rate(fps: float):
+    from fractions import Fraction
+
+    return Fraction(fps).limit_denominator(1001)
