@@ -121,19 +121,22 @@ def _windows(source: VideoSource, predictor: Predictor, settings: EngineSettings
         for start_i in range(0, len(pending), settings.batch_size):
             yield [(t, torch.empty(3, 1, 1, 1)) for t in pending[start_i:start_i + settings.batch_size]]
         return
+    # oldest frame any remaining target needs (reverse padding makes this non-monotone)
+    keep_from = np.minimum.accumulate([min(need[t]) for t in pending][::-1])[::-1].tolist()
     buffer: dict[int, np.ndarray] = {}
+    next_target = 0
     for j, frame in source.iter_frames(start, stop):
         buffer[j] = preprocess_frame(frame, predictor.input_size)
-        while pending and max(need[pending[0]]) <= j:
-            t = pending.pop(0)
+        while next_target < len(pending) and max(need[pending[next_target]]) <= j:
+            t = pending[next_target]
+            next_target += 1
             batch.append((t, clip_tensor([buffer[k] for k in need[t]])))
             if len(batch) == settings.batch_size:
                 yield batch
                 batch = []
-        if not pending:
+        if next_target == len(pending):
             break
-        oldest = min(need[pending[0]])
-        for k in [k for k in buffer if k < oldest]:
+        for k in [k for k in buffer if k < keep_from[next_target]]:
             del buffer[k]
     if batch:
         yield batch
