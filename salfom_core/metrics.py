@@ -133,7 +133,8 @@ def auc_judd(saliency, fixations, jitter: bool = True, seed: SeedLike = 0) -> fl
     above = n_pix - np.searchsorted(np.sort(s), thresholds, side="left")   # #{s >= t}
     i = np.arange(1, n_fix + 1)
     tp = np.concatenate([[0.0], i / n_fix, [1.0]])
-    fp = np.concatenate([[0.0], (above - i) / (n_pix - n_fix), [1.0]])
+    with np.errstate(invalid="ignore", divide="ignore"):   # every pixel fixated: NaN, as the reference
+        fp = np.concatenate([[0.0], (above - i) / (n_pix - n_fix), [1.0]])
     return float(_trapz(fp, tp))
 
 
