@@ -30,11 +30,15 @@ def render_frames(track: np.ndarray, size: tuple[int, int], seed: int = 0, radiu
     """Yield RGB frames: a low-contrast textured background, bright discs at the track."""
     w, h = size
     rng = np.random.default_rng(seed)
-    base = cv2.GaussianBlur(rng.integers(40, 110, (h, w, 3)).astype(np.uint8), (0, 0), 3)
+    # large soft blobs: texture that pans, lower in contrast than the objects
+    wide = w + len(track)      # a texture wider than the frame: the view slides over it, no seam
+    noise = cv2.GaussianBlur(rng.random((h, wide, 3)).astype(np.float32), (0, 0), max(2.0, min(w, h) / 30))
+    noise = (noise - noise.min()) / (noise.max() - noise.min() + 1e-6)
+    base = (30 + 110 * noise).astype(np.uint8)
     radius = radius or max(3.0, min(w, h) / 14)
     colours = [(250, 210, 40), (60, 220, 250), (250, 90, 160)]
     for k, centres in enumerate(track):
-        frame = np.roll(base, k, axis=1).copy()       # a panning background, so frames differ
+        frame = base[:, k:k + w].copy()               # a panning background, so frames differ
         for j, (x, y) in enumerate(centres):
             cv2.circle(frame, (int(round(x)), int(round(y))), int(radius), colours[j % 3], -1, cv2.LINE_AA)
         yield frame
