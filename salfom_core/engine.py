@@ -73,40 +73,56 @@ class Progress:
     done: int
     total: int
     elapsed_s: float
+    frames: list[int]          # the frames this step finished
 
     @property
     def eta_s(self) -> float:
         return math.inf if self.done == 0 else self.elapsed_s * (self.total - self.done) / self.done
 
 
-def predict_video(source: VideoSource, predictor: Predictor, store: PredictionStore,
-                  settings: EngineSettings = EngineSettings(), progress: Callable[[Progress], None] | None = None,
-                  cancel: Callable[[], bool] | None = None, start_at: int = 0) -> bool:
-    """Fill `store` with the maps of every frame it lacks; True when the store is complete.
+def iter_predict(source: VideoSource, predictor: Predictor, store: PredictionStore,
+                 settings: EngineSettings = EngineSettings(), start_at: int | Callable[[], int] = 0):
+    """Fill `store` with the maps of every frame it lacks, yielding a `Progress` per batch.
 
-    `start_at` computes frames from there to the end first, then the beginning (the
-    app passes the playhead). Returns False when cancelled.
+    Frames from `start_at` to the end come first, then the beginning. `start_at` may be a
+    callable (the app's playhead): when its value moves to a frame not yet computed, the
+    remaining work is re-planned from there after the current batch. Stop iterating to cancel;
+    what was yielded is in the store.
     """
-    n = len(source)
-    missing = store.missing()
-    total = len(missing)
-    order = [missing[missing >= start_at], missing[missing < start_at]]
-    done, t0 = 0, time.perf_counter()
+    playhead = start_at if callable(start_at) else (lambda: start_at)
+    total, done, t0 = len(store.missing()), 0, time.perf_counter()
     size = (source.info.width, source.info.height)
-    for part in order:
-        for run in _runs(part, gap=2 * predictor.window):
-            for batch in _windows(source, predictor, settings, run, n):
+    while not store.complete:
+        plan_from = playhead()
+        missing = store.missing()
+        order = [missing[missing >= plan_from], missing[missing < plan_from]]
+        replan = False
+        for run in (run for part in order for run in _runs(part, gap=2 * predictor.window)):
+            for batch in _windows(source, predictor, settings, run, len(source)):
                 indices = [i for i, _ in batch]
-                clips = torch.stack([clip for _, clip in batch])
-                maps = predictor.predict(clips)
+                maps = predictor.predict(torch.stack([clip for _, clip in batch]))
                 for i, m in zip(indices, maps):
                     store.write(i, to_uint8(postprocess_map(m, size, settings.blur)))
                 store.commit(indices)
                 done += len(indices)
-                if progress:
-                    progress(Progress(done, total, time.perf_counter() - t0))
-                if cancel and cancel():
-                    return False
+                yield Progress(done, total, time.perf_counter() - t0, indices)
+                wanted = playhead()
+                replan = wanted != plan_from and 0 <= wanted < len(store.done) and not store.done[wanted]
+                if replan:
+                    break
+            if replan:
+                break
+
+
+def predict_video(source: VideoSource, predictor: Predictor, store: PredictionStore,
+                  settings: EngineSettings = EngineSettings(), progress: Callable[[Progress], None] | None = None,
+                  cancel: Callable[[], bool] | None = None, start_at: int = 0) -> bool:
+    """Run `iter_predict` to the end; True when the store is complete, False when cancelled."""
+    for step in iter_predict(source, predictor, store, settings, start_at):
+        if progress:
+            progress(step)
+        if cancel and cancel():
+            return False
     return store.complete
 
 

@@ -112,3 +112,19 @@ def test_store_refuses_a_different_geometry(tmp_path):
     PredictionStore(tmp_path / "s", 10, 4, 6)
     with pytest.raises(ValueError, match="holds 10 frames of 6x4"):
         PredictionStore(tmp_path / "s", 11, 4, 6)
+
+
+def test_moving_playhead_replans_after_the_current_batch(tmp_path, video):
+    from salfom_core.engine import iter_predict
+
+    predictor = RecordingPredictor()
+    settings = EngineSettings(batch_size=2)
+    store = open_store(tmp_path, video, predictor, settings)
+    playhead = {"frame": 0}
+    steps = []
+    for step in iter_predict(video, predictor, store, settings, start_at=lambda: playhead["frame"]):
+        steps.append(step.frames)
+        if len(steps) == 1:
+            playhead["frame"] = 18        # the user seeks while frames 0, 1 are computed
+    assert steps[0] == [0, 1] and steps[1] == [18, 19]
+    assert store.complete and sorted(f for s in steps for f in s) == list(range(23))
