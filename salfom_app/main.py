@@ -1,15 +1,78 @@
-"""Entry point of `salfom-app`."""
+"""`salfom-app [VIDEO] [--gaze FILE] [--checkpoint CKPT] [--screenshot PATH]`."""
+from __future__ import annotations
+
+import argparse
 import sys
+import time
+from pathlib import Path
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="salfom-app", description="SalFoM Studio: the video saliency viewer. "
+                                     "With no VIDEO it opens the bundled (synthetic) demo clip.")
+    parser.add_argument("video", nargs="?", help="video file or frame folder")
+    parser.add_argument("--gaze", help="gaze CSV, SMI export (file or folder) or annotation folder")
+    parser.add_argument("--checkpoint", help="SalFoM checkpoint to predict with")
+    parser.add_argument("--maps", action="append", default=[], help="a folder of maps from another model (repeatable)")
+    parser.add_argument("--screenshot", metavar="PATH",
+                        help="wait until the visible layers and metrics are computed, save the window to PATH, exit")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds --screenshot waits at most")
+    parser.add_argument("--cache", help="prediction cache folder (default: the user cache)")
+    return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel
+    args = parse_args(argv)
+    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    label = QLabel("SalFoM Studio: the viewer is coming.")
-    label.resize(480, 120)
-    label.show()
+    from .window import DEMO_VIDEO, MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("SalFoM Studio")
+    window = MainWindow(cache_dir=args.cache)
+    if args.checkpoint:
+        window.load_checkpoint(args.checkpoint)
+    video = args.video or DEMO_VIDEO
+    if not Path(video).exists():
+        print(f"salfom-app: {video}: not found (the demo is made by `python scripts/make_demo.py`)", file=sys.stderr)
+        return 2
+    window.show()
+    if not window.open_video(video, gaze=args.gaze):
+        if args.screenshot:
+            print(f"salfom-app: {window.errors[-1]}", file=sys.stderr)
+            return 2
+    for folder in args.maps:
+        window.add_map_folder(folder)
+    if args.screenshot:
+        return screenshot(app, window, Path(args.screenshot), args.timeout)
     return app.exec()
+
+
+def screenshot(app, window, path: Path, timeout_s: float) -> int:
+    """Process events until nothing computes and the frame is painted, then grab the window."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if not window.busy() and window.view.bundle is not None:
+            break
+        time.sleep(0.02)
+    else:
+        print(f"salfom-app: still computing after {timeout_s:.0f} s; saving the window as it is", file=sys.stderr)
+    window.seek(window.state.n_frames // 2)           # a frame from the middle, with context on the curves
+    settle = time.monotonic() + 2
+    while time.monotonic() < settle and (window.view.bundle is None or
+                                         window.view.bundle.index != window.state.frame):
+        app.processEvents()
+        time.sleep(0.01)
+    window.curves.redraw()
+    app.processEvents()
+    ok = window.grab().save(str(path))
+    window.close()
+    if not ok:
+        print(f"salfom-app: could not write {path}", file=sys.stderr)
+        return 1
+    print(f"saved {path}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -161,7 +161,7 @@ class ViewerState:
         self.layers = [l for l in self.layers if l is not layer]
         if self.active is layer:
             self.active = self.layers[0] if self.layers else None
-        if self.compare is layer:
+        if self.compare is layer or self.compare is self.active:
             self.compare = next((l for l in self.layers if l is not self.active), None)
         self.layers_changed.emit()
 

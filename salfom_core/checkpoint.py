@@ -52,9 +52,13 @@ def read_checkpoint(path: str | os.PathLike) -> Any:
         mmap = zipfile.is_zipfile(path)
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{path}: refused: the file holds Python objects that loading would have to execute "
-            f"(only tensors and plain containers are accepted). Details: {str(exc).splitlines()[0]}") from None
+        detail = next((line.strip() for line in str(exc).splitlines() if "GLOBAL" in line or "Unsupported" in line),
+                      str(exc).splitlines()[0] if str(exc) else "")
+        if "GLOBAL" in detail:
+            raise CheckpointError(
+                f"{path}: refused: the file holds Python objects that loading would have to execute "
+                f"(only tensors and plain containers are accepted): {detail}") from None
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (corrupt?): {detail}") from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): "
                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None

@@ -37,11 +37,14 @@ def write_map_folder(store, folder: Path, progress: Callable[[int, int], None] |
     return written
 
 
-def write_overlay_video(source, read_map: Callable[[int], np.ndarray | None], path: Path, fps: float | None = None,
-                        colormap: str = "jet", opacity: float = 0.5, threshold: float = 0.0,
-                        frames: range | None = None, progress: Callable[[int, int], None] | None = None,
-                        cancel: Callable[[], bool] | None = None) -> bool:
-    """Render frames with their maps blended to an MP4 (H.264, yuv420p); False when cancelled."""
+def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], path: Path, fps: float | None = None,
+                       colormap: str = "jet", opacity: float = 0.5, threshold: float = 0.0,
+                       frames: range | None = None):
+    """Render frames with their maps blended to an MP4 (H.264, yuv420p), yielding (done, total).
+
+    The file appears under its name only when complete; closing the generator early (cancel)
+    removes the partial file.
+    """
     import av
 
     path = Path(path)
@@ -61,23 +64,21 @@ def write_overlay_video(source, read_map: Callable[[int], np.ndarray | None], pa
                 image = np.ascontiguousarray(image[:even_h, :even_w])
                 for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                     container.mux(packet)
-                if progress:
-                    progress(n + 1, len(frames))
-                if cancel and cancel():
-                    raise _Cancelled
+                yield n + 1, len(frames)
             for packet in stream.encode():
                 container.mux(packet)
         os.replace(tmp, path)
-        return True
-    except _Cancelled:
-        return False
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-class _Cancelled(Exception):
-    pass
+def write_overlay_video(source, read_map, path: Path, progress: Callable[[int, int], None] | None = None,
+                        **options) -> None:
+    """`iter_overlay_video` run to the end."""
+    for done, total in iter_overlay_video(source, read_map, path, **options):
+        if progress:
+            progress(done, total)
 
 
 def _rate(fps: float):

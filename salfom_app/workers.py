@@ -1,0 +1,179 @@
+"""Everything slow runs here, off the GUI thread; results come back as Qt signals.
+
+- `FrameLoader`: one thread decoding frames; the newest request wins, stale ones are dropped;
+  a bounded LRU of decoded frames. It also reads each visible layer's map and the ground
+  truth of the frame, so the GUI thread only paints.
+- `inference_worker`, `metrics_worker`, `export_worker`: superqt generator workers that yield
+  progress and stop at the next yield when aborted.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from superqt.utils import thread_worker
+
+from salfom_core import metrics as M
+from salfom_core.engine import EngineSettings, iter_predict
+from salfom_core.store import PredictionStore
+from salfom_core.video import open_video
+
+
+@dataclass
+class FrameBundle:
+    """What the view paints for one frame."""
+
+    index: int
+    image: np.ndarray                                  # RGB uint8
+    maps: dict[str, np.ndarray | None] = field(default_factory=dict)   # layer name -> uint8 map
+    fixations: tuple | None = None                     # (x, y, observer) arrays
+    gt_map: np.ndarray | None = None
+
+
+class FrameLoader(QObject):
+    """Decode frames in a thread of its own; `request(i)` from the GUI, `ready(bundle)` back."""
+
+    ready = Signal(object)
+    failed = Signal(str)
+    _wake = Signal()
+
+    def __init__(self, cache_frames: int = 48):
+        super().__init__()
+        self._lock = threading.Lock()
+        self._wanted: int | None = None
+        self._pending_video: Path | None = None
+        self._show_gt = False
+        self._video = None
+        self._sources: dict = {}            # layer name -> read(i) callable, set by the GUI
+        self._gaze = None
+        self._truth = None
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_frames = cache_frames
+        self._thread = QThread()
+        self._thread.setObjectName("frame-loader")
+        self.moveToThread(self._thread)
+        self._wake.connect(self._work)
+        self._thread.start()
+
+    def configure(self, video_path: Path | None = None, layers: dict | None = None, gaze=None, truth=None,
+                  show_gt: bool = False) -> None:
+        """Called from the GUI thread; takes effect at the next request."""
+        with self._lock:
+            if video_path is not None:
+                self._pending_video = video_path
+            if layers is not None:
+                self._sources = dict(layers)
+            self._gaze, self._truth, self._show_gt = gaze, truth, show_gt
+
+    def request(self, index: int) -> None:
+        with self._lock:
+            self._wanted = index
+        self._wake.emit()
+
+    @Slot()
+    def _work(self) -> None:
+        with self._lock:
+            index, self._wanted = self._wanted, None
+            new_video, self._pending_video = self._pending_video, None
+            sources, gaze, truth, show_gt = self._sources, self._gaze, self._truth, self._show_gt
+        if new_video is not None:
+            if self._video is not None:
+                self._video.close()
+            self._cache.clear()
+            try:
+                self._video = open_video(new_video)
+            except Exception as exc:   # reported to the user; the loader keeps running
+                self._video = None
+                self.failed.emit(str(exc))
+        if index is None or self._video is None or not 0 <= index < len(self._video):
+            return
+        try:
+            image = self._frame(index)
+        except Exception as exc:
+            self.failed.emit(str(exc))
+            return
+        bundle = FrameBundle(index, image, {name: read(index) for name, read in sources.items()})
+        if gaze is not None:
+            bundle.fixations = gaze.for_frame(index) if index < gaze.n_frames else None
+        if show_gt and truth is not None and index < truth.n_frames:
+            bundle.gt_map = truth.gt_map(index)
+        self.ready.emit(bundle)
+
+    def _frame(self, index: int) -> np.ndarray:
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return self._cache[index]
+        image = self._video.read(index)
+        self._cache[index] = image
+        while len(self._cache) > self._cache_frames:
+            self._cache.popitem(last=False)
+        return image
+
+    def stop(self) -> None:
+        self._thread.quit()
+        self._thread.wait(5000)
+        if self._video is not None:
+            self._video.close()
+
+
+@thread_worker(start_thread=False)
+def inference_worker(video_path: Path, make_predictor, store_root, settings: EngineSettings, playhead):
+    """Open the video and the predictor in this thread, yield ("store", store) then Progress steps."""
+    with open_video(video_path) as source:
+        predictor = make_predictor()
+        store = PredictionStore.open(store_root, source.content_key(), predictor.key, settings.cache_fields(),
+                                     len(source), source.info.height, source.info.width,
+                                     {"video": str(video_path)})
+        yield "store", store
+        yield from iter_predict(source, predictor, store, settings, start_at=playhead)
+
+
+@thread_worker(start_thread=False)
+def metrics_worker(jobs: list[tuple[str, object, np.ndarray]], truth, names: tuple[str, ...], chunk: int = 8):
+    """Per-frame metrics of each (layer name, read(i), frames) against `truth`; yields
+    (layer name, frames, {metric: values}) every `chunk` frames."""
+    pool, owner = [], {}
+    if "auc_shuffled" in names:
+        for i in range(truth.n_frames):
+            fix = truth.fixations(i)
+            if fix is not None and fix.any():
+                owner[i] = len(pool)
+                pool.append(M.fixation_points(fix))
+    rng = np.random.default_rng(0)
+    for name, read, frames in jobs:
+        done, rows = [], {n: [] for n in names}
+        for i in frames:
+            i = int(i)
+            prediction = read(i)
+            fix, gt = (truth.fixations(i), truth.gt_map(i)) if i < truth.n_frames else (None, None)
+            if prediction is None or (fix is None and gt is None):
+                values = {n: np.nan for n in names}
+            else:
+                shape = (fix if fix is not None else gt).shape
+                other = M.other_fixation_map(pool, shape, seed=rng, exclude=owner.get(i)) if pool and fix is not None \
+                    else None
+                values = M.frame_metrics(prediction, fix, gt, other, names, seed=rng)
+            done.append(i)
+            for n in names:
+                rows[n].append(values[n])
+            if len(done) == chunk:
+                yield name, done, rows
+                done, rows = [], {n: [] for n in names}
+        if done:
+            yield name, done, rows
+
+
+@thread_worker(start_thread=False)
+def export_worker(video_path: Path, read_map, target: Path, colormap: str, opacity: float, threshold: float,
+                  frames: range | None = None):
+    """Overlay video export; yields (done, total); the file appears only when complete."""
+    from salfom_core.export import iter_overlay_video
+
+    with open_video(video_path) as source:
+        yield from iter_overlay_video(source, read_map, target, colormap=colormap, opacity=opacity,
+                                      threshold=threshold, frames=frames)
+    return str(target)
