@@ -23,6 +23,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    configure_threads()
     from PySide6.QtWidgets import QApplication
 
     from .window import DEMO_VIDEO, MainWindow
@@ -46,6 +47,17 @@ def main(argv=None) -> int:
     if args.screenshot:
         return screenshot(app, window, Path(args.screenshot), args.timeout)
     return app.exec()
+
+
+def configure_threads() -> None:
+    """Keep the GUI thread responsive while models run on the CPU: leave it a core, and let it
+    take the GIL back from worker threads sooner than Python's default 5 ms."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    sys.setswitchinterval(0.001)
 
 
 def screenshot(app, window, path: Path, timeout_s: float) -> int:

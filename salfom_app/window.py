@@ -400,7 +400,11 @@ class MainWindow(QMainWindow):
             self._configure_loader()
         if layer is self.state.active and "progress" in what:
             self.timeline.strip.set_done(layer.done)
-        if set(what) & {"visible", "colormap", "opacity", "threshold", "read", "progress"}:
+        shown = self.view.bundle
+        # repaint only when the frame on screen gains its map, not on every batch elsewhere
+        gained = "progress" in what and shown is not None and shown.maps.get(layer.name) is None \
+            and layer.done[self.state.frame]
+        if gained or set(what) & {"visible", "colormap", "opacity", "threshold", "read"}:
             self._request_frame(self.state.frame)
 
     def _configure_loader(self) -> None:
@@ -552,7 +556,8 @@ class MainWindow(QMainWindow):
             array = layer.metrics.setdefault(metric, np.full(layer.n_frames, np.nan))
             array[frames] = values
         if not self.redraw_timer.isActive():
-            self.redraw_timer.start()
+            # while a model computes, curves refresh once a second: the GUI thread stays free
+            self.redraw_timer.start(1000 if self._inference else 250)
 
     def _metrics_finished(self) -> None:
         self._metrics_job = None
