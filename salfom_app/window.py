@@ -466,11 +466,23 @@ class MainWindow(QMainWindow):
         if isinstance(item, tuple) and item[0] == "store":
             store = item[1]
             layer.done = store.done.copy()
-            layer.set(read=store.read, progress=(int(layer.done.sum()), layer.n_frames, math.inf))
+            layer.set(read=store.read, progress=(int(layer.done.sum()), layer.n_frames, self._first_eta(store)))
         else:
             layer.done[item.frames] = True
             layer.set(progress=(item.done, item.total, item.eta_s))
         self._schedule_metrics()
+
+    @staticmethod
+    def _first_eta(store) -> float:
+        """Before a batch is timed: the measured speed of this preset on this kind of device."""
+        from salfom_core.perf import estimate_seconds
+
+        predictor = store.meta.get("predictor", "")            # "salfom:<preset>:<hash>:<dtype>"
+        parts = predictor.split(":")
+        if parts[0] != "salfom" or len(parts) < 4:
+            return math.inf
+        estimate = estimate_seconds(parts[1], pick_device().type, parts[-1], len(store.missing()))
+        return math.inf if estimate is None else estimate
 
     def _inference_failed(self, layer: Layer, exc: BaseException) -> None:
         message = str(exc)

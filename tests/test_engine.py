@@ -128,3 +128,13 @@ def test_moving_playhead_replans_after_the_current_batch(tmp_path, video):
             playhead["frame"] = 18        # the user seeks while frames 0, 1 are computed
     assert steps[0] == [0, 1] and steps[1] == [18, 19]
     assert store.complete and sorted(f for s in steps for f in s) == list(range(23))
+
+
+def test_time_estimate_from_measured_speed(monkeypatch):
+    from salfom_core import perf
+
+    monkeypatch.setattr(perf.os, "cpu_count", lambda: 2)
+    assert perf.estimate_seconds("salfom_l16", "cpu", "float32", 100) == pytest.approx(1118.0)
+    monkeypatch.setattr(perf.os, "cpu_count", lambda: 8)          # four times the cores
+    assert perf.estimate_seconds("salfom_l16", "cpu", "float32", 100) == pytest.approx(279.5)
+    assert perf.estimate_seconds("salfom_l16", "cuda", "bfloat16", 100) is None
