@@ -47,9 +47,6 @@ def measure(preset: str, device: torch.device, amp: str, checkpointing: bool, re
     out = {"checkpointing": checkpointing, "step_s": round(seconds, 4)}
     if device.type == "cuda":
         out["peak_gpu_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2 ** 30, 2)
-    del model, optimizer
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
     return out
 
 
@@ -63,7 +60,11 @@ def main(argv=None) -> int:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     repeats = args.repeats or (10 if device.type == "cuda" else 2)
-    runs = [measure(args.preset, device, args.amp, c, repeats) for c in (True, False)]
+    runs = []
+    for checkpointing in (True, False):
+        runs.append(measure(args.preset, device, args.amp, checkpointing, repeats))
+        if device.type == "cuda":
+            torch.cuda.empty_cache()      # the first model's memory is free again before the second
     with_ckpt, without = runs
     print(json.dumps({"bench": "train_step", "device": device_name(device), "preset": args.preset, "batch": 1,
                       "frames": 16, "amp": args.amp if device.type == "cuda" or args.amp != "off" else "off",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -477,11 +476,10 @@ class MainWindow(QMainWindow):
         """Before a batch is timed: the measured speed of this preset on this kind of device."""
         from salfom_core.perf import estimate_seconds
 
-        predictor = store.meta.get("predictor", "")            # "salfom:<preset>:<hash>:<dtype>"
-        parts = predictor.split(":")
-        if parts[0] != "salfom" or len(parts) < 4:
+        preset, dtype = store.meta.get("preset"), store.meta.get("dtype")
+        if not preset:
             return math.inf
-        estimate = estimate_seconds(parts[1], pick_device().type, parts[-1], len(store.missing()))
+        estimate = estimate_seconds(preset, pick_device().type, dtype, len(store.missing()))
         return math.inf if estimate is None else estimate
 
     def _inference_failed(self, layer: Layer, exc: BaseException) -> None:

@@ -17,8 +17,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from superqt.utils import thread_worker
 
-from salfom_core import metrics as M
 from salfom_core.engine import EngineSettings, iter_predict
+from salfom_core.evaluate import fixation_pool, score_frames
 from salfom_core.store import PredictionStore
 from salfom_core.video import open_video
 
@@ -127,7 +127,8 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
         predictor = make_predictor()
         store = PredictionStore.open(store_root, source.content_key(), predictor.key, settings.cache_fields(),
                                      len(source), source.info.height, source.info.width,
-                                     {"video": str(video_path)})
+                                     {"video": str(video_path), "preset": getattr(predictor, "preset", None),
+                                      "dtype": getattr(predictor, "dtype", None)})
         yield "store", store
         yield from iter_predict(source, predictor, store, settings, start_at=playhead)
 
@@ -135,31 +136,16 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
 @thread_worker(start_thread=False)
 def metrics_worker(jobs: list[tuple[str, object, np.ndarray]], truth, names: tuple[str, ...], chunk: int = 8):
     """Per-frame metrics of each (layer name, read(i), frames) against `truth`; yields
-    (layer name, frames, {metric: values}) every `chunk` frames."""
-    pool, owner = [], {}
-    if "auc_shuffled" in names:
-        for i in range(truth.n_frames):
-            fix = truth.fixations(i)
-            if fix is not None and fix.any():
-                owner[i] = len(pool)
-                pool.append(M.fixation_points(fix))
+    (layer name, frames, {metric: values}) every `chunk` frames. The shuffled-AUC negatives
+    come from the other frames of this video."""
+    pool, owner = fixation_pool([truth], lambda t: range(t.n_frames)) if "auc_shuffled" in names else ([], {})
     rng = np.random.default_rng(0)
     for name, read, frames in jobs:
         done, rows = [], {n: [] for n in names}
-        for i in frames:
-            i = int(i)
-            prediction = read(i)
-            fix, gt = (truth.fixations(i), truth.gt_map(i)) if i < truth.n_frames else (None, None)
-            if prediction is None or (fix is None and gt is None):
-                values = {n: np.nan for n in names}
-            else:
-                shape = (fix if fix is not None else gt).shape
-                other = M.other_fixation_map(pool, shape, seed=rng, exclude=owner.get(i)) if pool and fix is not None \
-                    else None
-                values = M.frame_metrics(prediction, fix, gt, other, names, seed=rng)
+        for i, values in score_frames(truth, read, frames, pool, owner, names, rng):
             done.append(i)
             for n in names:
-                rows[n].append(values[n])
+                rows[n].append(np.nan if values is None else values[n])
             if len(done) == chunk:
                 yield name, done, rows
                 done, rows = [], {n: [] for n in names}

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from .gaze import AnnotationFolder, find_annotations
 from .preprocess import clip_tensor, preprocess_frame
-from .video import VideoError, list_images
+from .video import list_images, read_rgb
 
 SPLITS = {"dhf1k": {"train": "train", "val": "val"},
           "hollywood": {"train": "training", "val": "testing"},
@@ -62,13 +62,6 @@ def discover(root: str | Path, layout: str, split: str) -> list[AnnotatedVideo]:
     if not videos:
         raise DatasetError(f"{folder}: no videos with images/ and maps/")
     return videos
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise VideoError(f"{path}: not a readable image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def load_clip(video: AnnotatedVideo, last: int, clip_len: int, size: int) -> torch.Tensor:

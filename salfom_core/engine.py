@@ -180,6 +180,7 @@ class SalFoMPredictor:
         if dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"dtype must be float32, bfloat16 or float16, not {dtype!r}")
         self.dtype = dtype
+        self.preset = model.cfg.name
         self.key = f"{key}:{dtype}"
 
     @classmethod

@@ -104,6 +104,24 @@ def fixation_pool(truths: Iterable[GroundTruth], frames: Callable[[GroundTruth],
     return pool, owner
 
 
+def score_frames(truth: GroundTruth, read: Callable[[int], np.ndarray | None], frames: Iterable[int],
+                 pool, owner: dict, metric_names=metrics.METRICS, rng: np.random.Generator | None = None):
+    """Yield (frame, {metric: value}) for each frame; values None where nothing can be scored
+    (no prediction yet, or no ground truth). `pool`/`owner` come from `fixation_pool`."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    for i in frames:
+        i = int(i)
+        prediction = read(i)
+        fix, gt = (truth.fixations(i), truth.gt_map(i)) if i < truth.n_frames else (None, None)
+        if prediction is None or (fix is None and gt is None):
+            yield i, None
+            continue
+        shape = (fix if fix is not None else gt).shape
+        other = metrics.other_fixation_map(pool, shape, seed=rng, exclude=owner.get((truth.name, i))) \
+            if pool and fix is not None else None
+        yield i, metrics.frame_metrics(prediction, fix, gt, other, metric_names, seed=rng)
+
+
 def evaluate(pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]], every: int = 1,
              metric_names=metrics.METRICS, seed: int = 0,
              progress: Callable[[int, int], None] | None = None) -> tuple[metrics.ProtocolScores, list[dict]]:
@@ -116,18 +134,11 @@ def evaluate(pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]]
     rows, total, done = [], sum(len(frames(t)) for t, _ in pairs), 0
     rng = np.random.default_rng(seed)
     for truth, read in pairs:
-        for i in frames(truth):
+        for i, values in score_frames(truth, read, frames(truth), pool, owner, metric_names, rng):
             done += 1
-            prediction = read(i)
-            fix, gt = truth.fixations(i), truth.gt_map(i)
-            if prediction is None or (fix is None and gt is None):
-                continue
-            shape = (fix if fix is not None else gt).shape
-            other = metrics.other_fixation_map(pool, shape, seed=rng, exclude=owner.get((truth.name, i))) \
-                if pool else None
-            values = metrics.frame_metrics(prediction, fix, gt, other, metric_names, seed=rng)
-            scores.add(truth.name, values)
-            rows.append({"video": truth.name, "frame": i + 1, **values})
+            if values is not None:
+                scores.add(truth.name, values)
+                rows.append({"video": truth.name, "frame": i + 1, **values})
             if progress:
                 progress(done, total)
     return scores, rows

@@ -260,6 +260,16 @@ def list_images(folder: Path) -> list[Path]:
                   key=natural_key)
 
 
+def read_rgb(path: Path) -> np.ndarray:
+    """One image file as RGB uint8."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise VideoDecodeError(f"{path}: not a readable image", 0)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 class FrameFolder(VideoSource):
     """`images/0001.png ...` as DHF1K ships them; extensions may be mixed (UCF-Sports is)."""
 
@@ -273,12 +283,10 @@ class FrameFolder(VideoSource):
         self.info = VideoInfo(str(folder), len(self.files), float(fps), w, h, "images")
 
     def _load(self, file: Path, index: int) -> np.ndarray:
-        import cv2
-
-        image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-        if image is None:
-            raise VideoDecodeError(f"{file}: not a readable image (frame {index})", index)
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        try:
+            return read_rgb(file)
+        except VideoDecodeError:
+            raise VideoDecodeError(f"{file}: not a readable image (frame {index})", index) from None
 
     def read(self, index: int) -> np.ndarray:
         frame = self._load(self.files[self._check_index(index)], index)

@@ -9,7 +9,7 @@ Shapes are given for the default clip: (B, 3, T=16, 224, 224).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
