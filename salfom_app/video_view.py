@@ -87,9 +87,11 @@ class Pane:
             return
         xs, ys, obs = bundle.fixations
         # benchmark coordinates: pixel (c, r), 1-based, is centred at (c - 0.5, r - 0.5) on screen
-        brushes = [pg.mkBrush(*OBSERVER_COLOURS[o % len(OBSERVER_COLOURS)], 220) if o >= 0
-                   else pg.mkBrush(255, 255, 255, 220) for o in obs]
-        self.dots.setData(np.asarray(xs) - 0.5, np.asarray(ys) - 0.5, brush=brushes, pen=pg.mkPen(0, 0, 0, 200))
+        colours = [OBSERVER_COLOURS[o % len(OBSERVER_COLOURS)] if o >= 0 else (255, 255, 255) for o in obs]
+        # rings with a faint fill: the heatmap under a fixation stays visible
+        self.dots.setData(np.asarray(xs) - 0.5, np.asarray(ys) - 0.5,
+                          pen=[pg.mkPen(*c, 255, width=2) for c in colours],
+                          brush=[pg.mkBrush(*c, 50) for c in colours])
 
 
 class VideoView(QWidget):

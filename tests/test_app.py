@@ -194,3 +194,15 @@ def test_screenshot_smoke(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     image = cv2.imread(str(target))
     assert image is not None and image.shape[0] > 400 and image.shape[1] > 600
+
+
+def test_real_dhf1k_clip_opens_with_its_gaze(qtbot, window):
+    from conftest import shared_path
+
+    video = shared_path("data", "dhf1k_0002", "0002.avi")
+    assert window.open_video(video)            # File > Open, pick the file: the gaze beside it comes along
+    gaze = window.state.gaze
+    assert gaze is not None and len(gaze.observers) == 12 and "12 observers" in window.state.truth_source
+    assert not window.state.synthetic and "synthetic" not in window.windowTitle()
+    wait_frame(qtbot, window, 0)
+    assert len(window.view.panes[0].dots.data) > 0

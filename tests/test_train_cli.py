@@ -128,3 +128,12 @@ def test_cli_errors_name_the_file(tmp_path, capsys):
     video = tmp_path / "v"
     assert cli.main(["predict", str(video), "-c", str(bad), "-o", str(tmp_path / "o")]) == 2
     assert "broken.pth" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_early_stopping_ends_the_run(dataset, tmp_path):
+    # lr 0: validation CC never improves after the first validation, so patience 1 stops at epoch 2
+    config = write_config(tmp_path / "e.toml", dataset, tmp_path / "e", epochs=10, val_every=1, lr=0.0,
+                          patience=1, max_steps_per_epoch=1, max_val_clips=2)
+    result = train(TrainConfig.from_toml(config))
+    assert result["stopped"] == "early_stopping" and result["epochs"] == 2
