@@ -1,17 +1,15 @@
 """Scoring predicted maps by the DHF1K protocol against annotation folders or raw gaze."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-import cv2
 import numpy as np
 
 from . import metrics
 from .gaze import AnnotationFolder, GazeData, find_annotations
-from .video import IMAGE_SUFFIXES, natural_key
+from .video import numbered_files, read_grey
 
 
 class GroundTruth:
@@ -69,14 +67,9 @@ class MapFolder:
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        files = [p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES] if self.folder.is_dir() else []
-        if not files:
-            raise ValueError(f"{self.folder}: no map images")
-        self.files = {}
-        for p in sorted(files, key=natural_key):
-            numbers = re.findall(r"\d+", p.stem)
-            if numbers:
-                self.files[int(numbers[-1]) - 1] = p
+        self.files = numbered_files(self.folder)
+        if not self.files:
+            raise ValueError(f"{self.folder}: no numbered map images")
 
     @property
     def n_frames(self) -> int:
@@ -86,7 +79,7 @@ class MapFolder:
         path = self.files.get(index)
         if path is None:
             return None
-        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        image = read_grey(path)
         if image is None:
             raise ValueError(f"{path}: not a readable image")
         return image

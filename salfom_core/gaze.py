@@ -25,7 +25,7 @@ import numpy as np
 
 from .atomic import atomic_write_text
 from .metrics import fixation_map
-from .video import IMAGE_SUFFIXES, natural_key
+from .video import natural_key, numbered_files, read_grey
 
 
 class GazeError(ValueError):
@@ -233,16 +233,6 @@ def _read_smi_file(path: Path):
 # --------------------------------------------------------------------------- annotation folders
 
 
-def _frame_number(path: Path) -> int:
-    digits = [int(p) for p in path.stem.replace("-", "_").split("_") if p.isdigit()]
-    if not digits:
-        tail = "".join(ch for ch in reversed(path.stem) if ch.isdigit())[::-1]
-        if not tail:
-            raise ValueError(path.name)
-        return int(tail)
-    return digits[-1]
-
-
 def read_fixation_file(path: Path) -> np.ndarray:
     """One binary fixation map from a `.mat` (variable I) or an image; uint8 0/1."""
     if path.suffix.lower() == ".mat":
@@ -255,9 +245,7 @@ def read_fixation_file(path: Path) -> np.ndarray:
         if "I" not in content:
             raise GazeError(f"{path}: no variable I in the MATLAB file")
         return (np.asarray(content["I"]) > 0).astype(np.uint8)
-    import cv2
-
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    image = read_grey(path)
     if image is None:
         raise GazeError(f"{path}: not a readable image")
     return (image > 127).astype(np.uint8)
@@ -277,12 +265,10 @@ class AnnotationFolder:
 
     def gt_map(self, index: int) -> np.ndarray | None:
         """The continuous map as MATLAB's im2double reads it (float64 in 0..1), or None."""
-        import cv2
-
         path = self.map_files.get(index)
         if path is None:
             return None
-        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        image = read_grey(path)
         if image is None:
             raise GazeError(f"{path}: not a readable image")
         return image.astype(np.float64) / 255.0
@@ -295,21 +281,8 @@ class AnnotationFolder:
 def find_annotations(root: str | os.PathLike) -> AnnotationFolder:
     """Index `maps/*.png` and `fixation/maps/*.mat` (preferred, exact) or `fixation/*.png`."""
     root = Path(root)
-
-    def index(folder: Path, suffixes) -> dict[int, Path]:
-        if not folder.is_dir():
-            return {}
-        out = {}
-        for p in sorted(folder.iterdir(), key=natural_key):
-            if p.suffix.lower() in suffixes:
-                try:
-                    out[_frame_number(p) - 1] = p     # files are numbered from 1
-                except ValueError:
-                    continue
-        return out
-
-    fixation = index(root / "fixation" / "maps", (".mat",)) or index(root / "fixation", IMAGE_SUFFIXES)
-    maps = index(root / "maps", IMAGE_SUFFIXES)
+    fixation = numbered_files(root / "fixation" / "maps", (".mat",)) or numbered_files(root / "fixation")
+    maps = numbered_files(root / "maps")
     if not fixation and not maps:
         raise GazeError(f"{root}: no annotations (expected maps/*.png, fixation/*.png or fixation/maps/*.mat)")
     return AnnotationFolder(root, maps, fixation)

@@ -260,6 +260,25 @@ def list_images(folder: Path) -> list[Path]:
                   key=natural_key)
 
 
+def numbered_files(folder: Path, suffixes=IMAGE_SUFFIXES) -> dict[int, Path]:
+    """0-based frame -> file, from the last number in each name (`0001.png`, `Name_001.png`
+    are frame 0: files are numbered from 1)."""
+    out = {}
+    if folder.is_dir():
+        for path in sorted(folder.iterdir(), key=natural_key):
+            numbers = _NUMBER.findall(path.stem)
+            if path.suffix.lower() in suffixes and numbers:
+                out[int(numbers[-1]) - 1] = path
+    return out
+
+
+def read_grey(path: Path) -> np.ndarray | None:
+    """An 8-bit greyscale image, or None when it cannot be read (callers name the problem)."""
+    import cv2
+
+    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """One image file as RGB uint8."""
     import cv2
