@@ -187,7 +187,8 @@ def test_training_dialog_runs_to_the_end_and_its_checkpoint_loads(qtbot, window,
 
 def test_screenshot_smoke(tmp_path):
     target = tmp_path / "shot.png"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SALFOM_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SALFOM_CACHE_DIR": str(tmp_path / "cache"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}          # not the user's settings
     proc = subprocess.run([sys.executable, "-m", "salfom_app.main", "--screenshot", str(target),
                            "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=300,
                           env=env, cwd=ROOT)
