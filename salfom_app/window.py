@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
         elif path.is_dir() and ((path / "fixation").is_dir() or list(path.glob("*.txt"))):
             self.open_gaze(path)
         elif path.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
-            # a folder of images: maps when a video is open and it is greyscale-named like maps, else frames
+            # plain images: another model's maps when a video is open, else the frames of a video
             if self.state.video is not None:
                 self.add_map_folder(path)
             else:
@@ -704,8 +704,7 @@ class MainWindow(QMainWindow):
         worker = thread_worker(fn, start_thread=False, ignore_errors=True)()
         worker.returned.connect(lambda _r: self.statusBar().showMessage(message, 15000))
         worker.errored.connect(lambda exc: self.report_error("Export failed", str(exc)))
-        worker.start()
-        self._background = worker
+        worker.start()            # superqt keeps a running worker alive
         return worker
 
     # ----------------------------------------------------------------- training
