@@ -284,6 +284,7 @@ class MainWindow(QMainWindow):
 
         layer = Layer(Path(path).name, "folder", s.n_frames, read, source=str(path))
         layer.done[[i for i in folder.files if i < s.n_frames]] = True
+        self._restore_style(layer)
         s.add_layer(layer)
         self._schedule_metrics()
         return layer
@@ -394,7 +395,19 @@ class MainWindow(QMainWindow):
         self.timeline.strip.set_done(active.done if active else None)
         self._request_frame(self.state.frame)
 
+    STYLE = ("colormap", "opacity", "threshold")
+
+    def _restore_style(self, layer: Layer) -> None:
+        """A new layer looks as the user last left a layer of its kind (kept across restarts)."""
+        saved = self.settings.value(f"layer_style/{layer.kind}")
+        if isinstance(saved, dict):
+            layer.colormap = str(saved.get("colormap", layer.colormap))
+            layer.opacity = float(saved.get("opacity", layer.opacity))
+            layer.threshold = float(saved.get("threshold", layer.threshold))
+
     def _layer_changed(self, layer: Layer, what) -> None:
+        if set(what) & set(self.STYLE):
+            self.settings.setValue(f"layer_style/{layer.kind}", {k: getattr(layer, k) for k in self.STYLE})
         if "visible" in what or "read" in what:
             self._configure_loader()
         if layer is self.state.active and "progress" in what:
@@ -450,6 +463,7 @@ class MainWindow(QMainWindow):
         if previous is not None:
             previous.quit()
         layer = Layer(name, kind, s.n_frames, lambda i: None, source=str(source), running=True)
+        self._restore_style(layer)
         s.add_layer(layer)
         worker = inference_worker(s.video_path, make_predictor, self.cache_dir, settings, lambda: self._seek_target,
                                   _ignore_errors=True)   # errors are reported by _inference_failed

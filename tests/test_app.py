@@ -207,3 +207,20 @@ def test_real_dhf1k_clip_opens_with_its_gaze(qtbot, window):
     assert not window.state.synthetic and "synthetic" not in window.windowTitle()
     wait_frame(qtbot, window, 0)
     assert len(window.view.panes[0].dots.data) > 0
+
+
+def test_layer_style_comes_back_in_a_new_session(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "style.ini"), QSettings.IniFormat)
+    first = MainWindow(cache_dir=str(tmp_path / "cache"), settings=settings)
+    qtbot.addWidget(first)
+    first.open_video(DEMO_VIDEO)
+    first.state.layer("Centre bias").set(colormap="magma", opacity=0.8, threshold=0.25)
+    first.close()
+    second = MainWindow(cache_dir=str(tmp_path / "cache"), settings=QSettings(str(tmp_path / "style.ini"),
+                                                                              QSettings.IniFormat))
+    qtbot.addWidget(second)
+    second.open_video(DEMO_VIDEO)
+    layer = second.state.layer("Centre bias")
+    assert (layer.colormap, layer.opacity, layer.threshold) == ("magma", 0.8, 0.25)
+    wait_idle(qtbot, second)
+    second.close()
