@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         s = self.state
         s.frame_changed.connect(self._request_frame)
         s.layers_changed.connect(self._layers_changed)
-        s.view_changed.connect(lambda _what: self._request_frame(s.frame))
+        s.view_changed.connect(self._view_changed)
         s.truth_changed.connect(self._truth_changed)
         s.playing_changed.connect(self._playing_changed)
         self.checkpoint: str | None = self.settings.value("checkpoint") or None
@@ -423,6 +423,10 @@ class MainWindow(QMainWindow):
         s = self.state
         self.loader.configure(layers={l.name: l.read for l in s.layers if l.visible}, gaze=s.gaze, truth=s.truth,
                               show_gt=s.show_ground_truth)
+
+    def _view_changed(self, _what) -> None:
+        self._configure_loader()          # the ground-truth toggle decides what the loader reads
+        self._request_frame(self.state.frame)
 
     def _truth_changed(self) -> None:
         self._metrics_done = {}

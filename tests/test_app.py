@@ -224,3 +224,14 @@ def test_layer_style_comes_back_in_a_new_session(qtbot, tmp_path):
     assert (layer.colormap, layer.opacity, layer.threshold) == ("magma", 0.8, 0.25)
     wait_idle(qtbot, second)
     second.close()
+
+
+def test_ground_truth_toggle_shows_the_map(qtbot, window):
+    window.open_video(DEMO_VIDEO)
+    wait_idle(qtbot, window)
+    window.seek(30)
+    wait_frame(qtbot, window, 30)
+    assert window.view.bundle.gt_map is None and not window.view.panes[0].gt.isVisible()
+    window.layer_panel.ground_truth.setChecked(True)
+    qtbot.waitUntil(lambda: window.view.bundle.gt_map is not None, timeout=5000)
+    assert window.view.panes[0].gt.isVisible()
