@@ -19,7 +19,7 @@ from salfom_core.engine import CenterBiasPredictor, EngineSettings, SalFoMPredic
 from salfom_core.evaluate import AnnotationTruth, GazeTruth, MapFolder
 from salfom_core.gaze import find_annotations, load_gaze, read_annotation_folder
 from salfom_core.metrics import METRICS
-from salfom_core.video import IMAGE_SUFFIXES, open_video
+from salfom_core.video import IMAGE_SUFFIXES, file_fingerprint, open_video
 
 from .panels import LayerPanel, MetricCurves, Timeline
 from .state import METRIC_LABELS, Layer, ViewerState
@@ -42,7 +42,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("SalFoM", "SalFoM Studio")
         self.errors: list[str] = []          # every error shown to the user (tests read it)
         self._inference: dict[str, object] = {}     # layer name -> running worker
-        self._predictors: dict[str, object] = {}    # checkpoint -> loaded predictor, reused across videos
+        self._predictors: dict[tuple, object] = {}  # (checkpoint, content) -> loaded predictor, reused across videos
         self._metrics_job = None
         self._metrics_done: dict[str, np.ndarray] = {}
         self._seek_target = 0
@@ -430,8 +430,7 @@ class MainWindow(QMainWindow):
 
     def _truth_changed(self) -> None:
         self._metrics_done = {}
-        self._configure_loader()
-        self._request_frame(self.state.frame)
+        self._view_changed(("truth",))
         self._schedule_metrics()
         self.curves.redraw()
 
@@ -452,10 +451,12 @@ class MainWindow(QMainWindow):
         device = pick_device()
 
         def make_predictor(path=checkpoint):
-            # runs in the worker thread: a 1.6 GB checkpoint loads off the GUI thread
-            if path not in self._predictors:
-                self._predictors[path] = SalFoMPredictor.from_checkpoint(path, device=str(device))
-            return self._predictors[path]
+            # runs in the worker thread: a 1.6 GB checkpoint loads off the GUI thread. Keyed by
+            # content too: a training run may have rewritten best.pt since it was loaded.
+            key = (path, file_fingerprint(path))
+            if key not in self._predictors:
+                self._predictors[key] = SalFoMPredictor.from_checkpoint(path, device=str(device))
+            return self._predictors[key]
 
         name = f"SalFoM ({Path(checkpoint).stem})"
         self._start_inference(name, "salfom", make_predictor, checkpoint,
