@@ -238,7 +238,7 @@ def _train(cfg, resume, rank, world, device, out, log, stop) -> dict:
                 break
         if stop.set:
             stopped = "stopped"
-            _save(out, model, optimizer, cfg, epoch, best_cc, stale, step, rank, last_only=True)
+            _save(out, model, optimizer, cfg, epoch, best_cc, stale, step, rank)   # last.pt only
             break
         improved = False
         if (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs:
@@ -259,13 +259,13 @@ def _train(cfg, resume, rank, world, device, out, log, stop) -> dict:
     return result
 
 
-def _save(out, model, optimizer, cfg, epoch, best_cc, stale, step, rank, best=False, last_only=False):
+def _save(out, model, optimizer, cfg, epoch, best_cc, stale, step, rank, best=False):
     if rank != 0:
         return
     meta = {"epoch": epoch, "step": step, "best_cc": best_cc, "data_root": cfg.data_root, "layout": cfg.layout}
     save_checkpoint(out / "last.pt", model, meta, extra={
         "optimizer": optimizer.state_dict(), "epoch": epoch, "best_cc": best_cc, "stale": stale, "step": step})
-    if best and not last_only:
+    if best:
         save_checkpoint(out / "best.pt", model, meta)
 
 
