@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
                                QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSlider,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -68,8 +68,12 @@ class Timeline(QWidget):
         for s in SPEEDS:
             self.speed.addItem(f"{s:g}x", s)
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
-        self.speed.currentIndexChanged.connect(lambda i: setattr(state, "speed", SPEEDS[i]))
+        self.speed.currentIndexChanged.connect(lambda i: state.set_speed(SPEEDS[i]))
         self.strip = ComputedStrip()
+        self.warning = QLabel()             # a damaged video: only part of it decodes
+        self.warning.setStyleSheet("color: #ffb020;")
+        self.warning.setWordWrap(True)
+        self.warning.setVisible(False)
         row = QHBoxLayout()
         row.addWidget(self.play)
         column = QVBoxLayout()
@@ -82,9 +86,38 @@ class Timeline(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addLayout(row)
+        layout.addWidget(self.warning)
+        self._observed: Layer | None = None
         state.video_changed.connect(self._video_changed)
         state.frame_changed.connect(self._frame_changed)
         state.playing_changed.connect(lambda p: self.play.setText("Pause" if p else "Play"))
+        state.speed_changed.connect(self._speed_changed)
+        state.layers_changed.connect(self._observe_active)
+        state.view_changed.connect(lambda what: self._observe_active() if "active" in what else None)
+
+    def set_warning(self, text: str | None) -> None:
+        self.warning.setText(f"\u26a0 {text}" if text else "")
+        self.warning.setToolTip(text or "")
+        self.warning.setVisible(bool(text))
+
+    def _speed_changed(self, speed: float) -> None:
+        if speed in SPEEDS and self.speed.currentIndex() != SPEEDS.index(speed):
+            self.speed.blockSignals(True)
+            self.speed.setCurrentIndex(SPEEDS.index(speed))
+            self.speed.blockSignals(False)
+
+    def _observe_active(self) -> None:
+        """The computed-frames strip follows the active layer."""
+        if self._observed is not None:
+            self._observed.changed.disconnect(self._active_progress)
+        self._observed = self.state.active
+        if self._observed is not None:
+            self._observed.changed.connect(self._active_progress)
+        self.strip.set_done(self._observed.done if self._observed is not None else None)
+
+    def _active_progress(self, layer: Layer, what) -> None:
+        if "progress" in what or "read" in what:
+            self.strip.set_done(layer.done)
 
     def _video_changed(self):
         self.slider.blockSignals(True)
@@ -121,6 +154,9 @@ class LayerPanel(QWidget):
         self.list.currentRowChanged.connect(self._row_changed)
         self.compare = QComboBox()
         self.compare.currentIndexChanged.connect(self._compare_changed)
+        self.split = QCheckBox("Side by side")
+        self.split.setToolTip("Show the selected layer and the compared one next to each other (View menu too)")
+        self.split.toggled.connect(lambda on: state.set_view_mode("split" if on else "single"))
         self.colormap = QComboBox()
         self.colormap.addItems(list(COLORMAPS))
         self.colormap.currentTextChanged.connect(lambda v: self._edit(colormap=v))
@@ -146,6 +182,7 @@ class LayerPanel(QWidget):
         form.addRow("Opacity", self.opacity)
         form.addRow("Hide below", self.threshold)
         form.addRow("Compare with", self.compare)
+        form.addRow("", self.split)
         job = QHBoxLayout()
         job.addWidget(self.progress, 1)
         job.addWidget(self.cancel)
@@ -161,6 +198,7 @@ class LayerPanel(QWidget):
         self._observed: list[Layer] = []
         state.layers_changed.connect(self.refresh)
         state.truth_changed.connect(self._truth_changed)
+        state.view_changed.connect(self._view_changed)
         self.refresh()
         self._truth_changed()
 
@@ -235,14 +273,20 @@ class LayerPanel(QWidget):
 
     def _row_changed(self, row: int) -> None:
         if 0 <= row < len(self.state.layers):
-            self.state.active = self.state.layers[row]
-            self.state.view_changed.emit(("active",))
+            self.state.set_active(self.state.layers[row])
         self._show_settings()
 
     def _compare_changed(self, index: int) -> None:
         if 0 <= index < len(self.state.layers):
-            self.state.compare = self.state.layers[index]
-            self.state.view_changed.emit(("compare",))
+            self.state.set_compare(self.state.layers[index])
+
+    def _view_changed(self, what) -> None:
+        if set(what) & {"active", "compare"}:
+            self.refresh()
+        if "view_mode" in what:
+            self.split.blockSignals(True)
+            self.split.setChecked(self.state.view_mode == "split")
+            self.split.blockSignals(False)
 
     def _edit(self, **values) -> None:
         layer = self._selected()
@@ -275,7 +319,9 @@ class MetricCurves(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "frame")
         self.plot.getAxis("left").enableAutoSIPrefix(False)     # CC 0.2, not "200 x0.001"
-        self.plot.addLegend(offset=(10, 5))
+        # the legend is a row above the plot, never drawn over the curves
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.RichText)
         self.cursor = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((255, 255, 255), width=1))
         self.cursor.sigDragged.connect(lambda line: state.set_frame(int(round(line.value())) - 1))
         self.plot.addItem(self.cursor)
@@ -284,6 +330,10 @@ class MetricCurves(QWidget):
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setMaximumHeight(110)
+        # six metric columns share the width: all visible without a horizontal scrollbar
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.horizontalHeader().setMinimumSectionSize(40)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         top = QHBoxLayout()
         top.addWidget(QLabel("Metric"))
         top.addWidget(self.metric)
@@ -293,16 +343,25 @@ class MetricCurves(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.table)
         state.frame_changed.connect(lambda f: self.cursor.setValue(f + 1))
         state.layers_changed.connect(self.redraw)
         state.truth_changed.connect(self.redraw)
+        state.view_changed.connect(lambda what: self._show_metric() if "curve_metric" in what else None)
+        self.redraw()
+
+    def _show_metric(self) -> None:
+        index = self.metric.findData(self.state.curve_metric)
+        if index != self.metric.currentIndex():
+            self.metric.blockSignals(True)
+            self.metric.setCurrentIndex(index)
+            self.metric.blockSignals(False)
         self.redraw()
 
     def _metric_changed(self, _index) -> None:
-        self.state.curve_metric = self.metric.currentData()
-        self.redraw()
+        self.state.set_curve_metric(self.metric.currentData())
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.LeftButton:
@@ -334,6 +393,9 @@ class MetricCurves(QWidget):
                                        connect="finite")
                 self.curves[layer.name] = curve
             curve.setData(frames[: len(values)], values)
+        self.legend.setText("&nbsp;&nbsp;".join(
+            f'<span style="color: rgb{LAYER_PENS[k % len(LAYER_PENS)]}">&#9632;</span> {layer.name}'
+            for k, layer in enumerate(self.state.layers)))
         self.plot.setLabel("left", METRIC_LABELS[metric])
         if self.state.truth is None:
             self.hint.setText("Open gaze or ground truth (File menu) to see metrics.")

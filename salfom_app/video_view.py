@@ -53,8 +53,12 @@ class Pane:
         self.label = pg.TextItem(anchor=(0, 0), color=(255, 255, 255), fill=(0, 0, 0, 140))
         self.label.setZValue(10)
         plot.addItem(self.label)
-        self.layer_name: str | None = None
+        self.layer: Layer | None = None
         self._size = None
+
+    @property
+    def layer_name(self) -> str | None:
+        return self.layer.name if self.layer is not None else None
 
     def show(self, bundle, layer: Layer | None, state: ViewerState) -> None:
         self.frame.setImage(bundle.image, autoLevels=False, levels=(0, 255))
@@ -65,10 +69,10 @@ class Pane:
         saliency = bundle.maps.get(layer.name) if layer is not None and layer.visible else None
         if saliency is not None:
             self.heat.setImage(saliency, autoLevels=False, levels=(0, 255))
-            self.heat.setLookupTable(heat_lut(layer.colormap, layer.threshold))
-            self.heat.setOpacity(layer.opacity)      # same blend as the exported overlay
             self.heat.setRect(0, 0, w, h)
         self.heat.setVisible(saliency is not None)
+        self.layer = layer
+        self.recolour()
         show_gt = state.show_ground_truth and bundle.gt_map is not None
         if show_gt:
             self.gt.setImage((bundle.gt_map * 255).astype(np.uint8), autoLevels=False, levels=(0, 255))
@@ -76,10 +80,14 @@ class Pane:
             self.gt.setOpacity(0.7)
         self.gt.setVisible(show_gt)
         self._dots(bundle, state)
-        status = "" if layer is None else (" (computing...)" if saliency is None and layer.visible else "")
-        self.label.setText("" if layer is None else f"{layer.name}{status}")
+        self.label.setText("" if layer is None else f"{layer.name}{layer_status(layer, saliency is not None)}")
         self.label.setPos(4, 4)
-        self.layer_name = layer.name if layer else None
+
+    def recolour(self) -> None:
+        """Colormap, threshold and opacity: only the lookup table and the item's opacity change."""
+        if self.layer is not None:
+            self.heat.setLookupTable(heat_lut(self.layer.colormap, self.layer.threshold))
+            self.heat.setOpacity(self.layer.opacity)      # same blend as the exported overlay
 
     def _dots(self, bundle, state: ViewerState) -> None:
         if not state.show_fixations or bundle.fixations is None:
@@ -94,10 +102,24 @@ class Pane:
                           brush=[pg.mkBrush(*c, 50) for c in colours])
 
 
+def layer_status(layer: Layer, has_map: bool) -> str:
+    """What the pane's label adds to the layer's name when its map is not on screen."""
+    if has_map or not layer.visible:
+        return ""
+    if layer.error:
+        return " (failed: see the status bar)"
+    return " (computing...)" if layer.running else " (not computed)"
+
+
 class VideoView(QWidget):
-    def __init__(self, state: ViewerState, parent=None):
+    """Observes the state: asks the frame loader for the playhead's frame (with the visible
+    layers' maps), paints what comes back, and recolours without re-reading anything when only
+    a layer's style changes."""
+
+    def __init__(self, state: ViewerState, loader, parent=None):
         super().__init__(parent)
         self.state = state
+        self.loader = loader
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground((30, 30, 30))
         layout = QVBoxLayout(self)
@@ -109,13 +131,75 @@ class VideoView(QWidget):
         self.graphics.addItem(self.colorbar, row=0, col=2)
         self.bundle = None
         self.painted = 0          # how many bundles were painted (tests and the scrub bench read it)
+        self.requested = 0        # how many frames were asked of the loader (re-reads show up here)
+        self._observed: list[Layer] = []
+        loader.ready.connect(self._ready)
+        state.frame_changed.connect(lambda _f: self.request())
+        state.layers_changed.connect(self._layers_changed)
+        state.view_changed.connect(self._view_changed)
+        state.truth_changed.connect(self._reconfigure)
+        state.video_changed.connect(self.reset)
 
     @staticmethod
     def _colormap(name: str) -> pg.ColorMap:
         return pg.ColorMap(np.linspace(0, 1, 256), colormap_lut(name))
 
+    # ----------------------------------------------------------------- observing the state
+
+    def request(self) -> None:
+        if self.state.video is not None:
+            self.requested += 1
+            self.loader.request(self.state.frame)
+
+    def _reconfigure(self) -> None:
+        """What the loader reads changed (layers shown, their readers, truth, the GT toggle)."""
+        s = self.state
+        self.loader.configure(layers={l.name: l.read for l in s.layers if l.visible}, gaze=s.gaze, truth=s.truth,
+                              show_gt=s.show_ground_truth)
+        self.request()
+
+    def _layers_changed(self) -> None:
+        for layer in self._observed:
+            layer.changed.disconnect(self._layer_changed)
+        self._observed = list(self.state.layers)
+        for layer in self._observed:
+            layer.changed.connect(self._layer_changed)
+        self._reconfigure()
+
+    def _layer_changed(self, layer: Layer, what) -> None:
+        if "visible" in what or "read" in what:
+            self._reconfigure()
+            return
+        if set(what) & {"colormap", "opacity", "threshold"}:
+            for pane in self.panes:
+                if pane.layer is layer:
+                    pane.recolour()
+            if layer is self.state.active:
+                self.colorbar.setColorMap(self._colormap(layer.colormap))
+        shown = self.bundle
+        # re-read only when the frame on screen gains its map, not on every batch elsewhere
+        if "progress" in what and shown is not None and shown.maps.get(layer.name) is None \
+                and layer.done[self.state.frame]:
+            self.request()
+        elif set(what) & {"running", "error"} and self.bundle is not None:
+            self.show_bundle(self.bundle)          # the label says computing / failed / not computed
+
+    def _view_changed(self, what) -> None:
+        if "view_mode" in what:
+            self.set_mode(self.state.view_mode)
+        if "show_ground_truth" in what:
+            self._reconfigure()                    # the loader reads the GT map only when shown
+        elif self.bundle is not None and set(what) & {"active", "compare", "show_fixations"}:
+            self.show_bundle(self.bundle)          # every visible layer's map is in the bundle already
+
+    def _ready(self, bundle) -> None:
+        if bundle.index == self.state.frame or self.state.playing:
+            self.show_bundle(bundle)
+
+    # ----------------------------------------------------------------- painting
+
     def set_mode(self, mode: str) -> None:
-        want = 2 if mode == "side-by-side" else 1
+        want = 2 if mode == "split" else 1
         if len(self.panes) == want:
             return
         if want == 2:
@@ -128,14 +212,16 @@ class VideoView(QWidget):
         if self.bundle is not None:
             self.show_bundle(self.bundle)
 
+    def shown_layers(self) -> list[Layer | None]:
+        state = self.state
+        return [state.active, state.compare if state.compare is not None else state.active]
+
     def show_bundle(self, bundle) -> None:
         self.bundle = bundle
-        state = self.state
-        layers = [state.active, state.compare if state.compare is not None else state.active]
-        for pane, layer in zip(self.panes, layers):
-            pane.show(bundle, layer, state)
-        if state.active is not None:
-            self.colorbar.setColorMap(self._colormap(state.active.colormap))
+        for pane, layer in zip(self.panes, self.shown_layers()):
+            pane.show(bundle, layer, self.state)
+        if self.state.active is not None:
+            self.colorbar.setColorMap(self._colormap(self.state.active.colormap))
         self.painted += 1
 
     def reset(self) -> None:
@@ -147,13 +233,15 @@ class VideoView(QWidget):
             pane.dots.setData([], [])
 
     def composite(self) -> np.ndarray | None:
-        """The first pane as an RGB image (frame + heatmap), for 'export current frame'."""
+        """The panes as one RGB image (frame + heatmap, the blend the view paints), side by side
+        in split view: 'export current frame'."""
         from salfom_core.overlay import blend
 
         if self.bundle is None:
             return None
-        layer = self.state.active
-        saliency = self.bundle.maps.get(layer.name) if layer is not None else None
-        if saliency is None:
-            return self.bundle.image
-        return blend(self.bundle.image, saliency, layer.colormap, layer.opacity, layer.threshold)
+        images = []
+        for layer in self.shown_layers()[: len(self.panes)]:
+            saliency = self.bundle.maps.get(layer.name) if layer is not None and layer.visible else None
+            images.append(self.bundle.image if saliency is None else
+                          blend(self.bundle.image, saliency, layer.colormap, layer.opacity, layer.threshold))
+        return np.ascontiguousarray(np.concatenate(images, axis=1))

@@ -53,6 +53,7 @@ class FrameLoader(QObject):
         self._truth = None
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_frames = cache_frames
+        self._reported: set[str] = set()    # layers whose unreadable maps were already reported
         self._thread = QThread()
         self._thread.setObjectName("frame-loader")
         self.moveToThread(self._thread)
@@ -84,6 +85,7 @@ class FrameLoader(QObject):
             if self._video is not None:
                 self._video.close()
             self._cache.clear()
+            self._reported.clear()
             try:
                 self._video = open_video(new_video)
             except Exception as exc:   # reported to the user; the loader keeps running
@@ -96,12 +98,22 @@ class FrameLoader(QObject):
         except Exception as exc:
             self.failed.emit(str(exc))
             return
-        bundle = FrameBundle(index, image, {name: read(index) for name, read in sources.items()})
+        bundle = FrameBundle(index, image, {name: self._read_map(name, read, index) for name, read in sources.items()})
         if gaze is not None:
             bundle.fixations = gaze.for_frame(index) if index < gaze.n_frames else None
         if show_gt and truth is not None and index < truth.n_frames:
             bundle.gt_map = truth.gt_map(index)
         self.ready.emit(bundle)
+
+    def _read_map(self, name: str, read, index: int) -> np.ndarray | None:
+        """A layer's map, or None when it cannot be read: said once per layer, the frame still shows."""
+        try:
+            return read(index)
+        except Exception as exc:
+            if name not in self._reported:
+                self._reported.add(name)
+                self.failed.emit(f"{name}: {exc}")
+            return None
 
     def _frame(self, index: int) -> np.ndarray:
         if index in self._cache:
