@@ -76,6 +76,7 @@ class InferenceJobs(QObject):
         self.cache_dir = cache_dir
         self.prepare_layer = prepare_layer          # e.g. restore the user's style for the layer's kind
         self.workers: dict[str, object] = {}        # layer name -> running worker
+        self.closed = False                         # after shutdown, late results are dropped
 
     def start(self, name: str, kind: str, make_predictor, source: str, settings: EngineSettings) -> Layer:
         s = self.state
@@ -99,7 +100,7 @@ class InferenceJobs(QObject):
         return self.state.frame
 
     def _step(self, layer: Layer, item) -> None:
-        if layer not in self.state.layers:
+        if self.closed or layer not in self.state.layers:
             return
         if isinstance(item, tuple) and item[0] == "store":
             store = item[1]
@@ -111,13 +112,16 @@ class InferenceJobs(QObject):
             layer.set(progress=(item.done, item.total, item.eta_s))
 
     def _failed(self, layer: Layer, exc: BaseException) -> None:
+        if self.closed:
+            return
         layer.set(error=str(exc))
         self.failed.emit(layer, exc)
 
     def _finished(self, layer: Layer, worker) -> None:
         if self.workers.get(layer.name) is worker:
             del self.workers[layer.name]
-        layer.set(running=False)
+        if not self.closed:
+            layer.set(running=False)
 
     def cancel(self, layer: Layer | None) -> None:
         if layer is not None and layer.name in self.workers:
@@ -129,6 +133,14 @@ class InferenceJobs(QObject):
             worker.quit()
         if wait:
             wait_for(workers)
+
+    def shutdown(self) -> list:
+        """Stop every worker; returns them (to wait for). Results still queued are dropped."""
+        self.closed = True
+        workers = list(self.workers.values())
+        for worker in workers:
+            worker.quit()
+        return workers
 
     @property
     def busy(self) -> bool:
@@ -167,6 +179,7 @@ class MetricsJobs(QObject):
         self.inference_running = inference_running
         self.job = None
         self.stopping: list = []                     # reset jobs on their way out (shutdown waits for them)
+        self.closed = False
         self.scored: dict[str, np.ndarray] = {}      # layer name -> frames claimed or scored
         self.start_timer = QTimer(self, singleShot=True, interval=400)
         self.start_timer.timeout.connect(self._start)
@@ -245,9 +258,22 @@ class MetricsJobs(QObject):
             self.job = None
         if worker in self.stopping:
             self.stopping.remove(worker)
+        if self.closed:
+            return
         self.updated.emit()
         if self.pending():
             self.schedule()
+
+    def shutdown(self) -> list:
+        self.closed = True
+        self.start_timer.stop()
+        self.redraw_timer.stop()
+        self.reset()
+        self.state.truth_changed.disconnect(self._truth_changed)
+        self.state.layers_changed.disconnect(self._observe_layers)
+        for layer in self.state.layers:
+            layer.changed.disconnect(self._layer_changed)
+        return list(self.stopping)
 
     @property
     def busy(self) -> bool:

@@ -246,9 +246,10 @@ class Session(QObject):
     def busy(self) -> bool:
         return self.inference.busy or self.metrics.busy
 
-    def workers(self) -> list:
+    def shutdown(self) -> list:
+        """Stop every job (the window closes); returns the workers to wait for."""
         extra = [self._checking] if self._checking is not None and self._checking.is_running else []
-        return list(self.inference.workers.values()) + self.metrics.workers() + extra
+        return self.inference.shutdown() + self.metrics.shutdown() + extra
 
 
 def gaze_beside(video: Path) -> str | None:

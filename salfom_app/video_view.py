@@ -133,6 +133,7 @@ class VideoView(QWidget):
         self.painted = 0          # how many bundles were painted (tests and the scrub bench read it)
         self.requested = 0        # how many frames were asked of the loader (re-reads show up here)
         self._observed: list[Layer] = []
+        self._closed = False
         loader.ready.connect(self._ready)
         state.frame_changed.connect(lambda _f: self.request())
         state.layers_changed.connect(self._layers_changed)
@@ -146,8 +147,12 @@ class VideoView(QWidget):
 
     # ----------------------------------------------------------------- observing the state
 
+    def detach(self) -> None:
+        """The window closes: results still on their way are not painted into deleted items."""
+        self._closed = True
+
     def request(self) -> None:
-        if self.state.video is not None:
+        if self.state.video is not None and not self._closed:
             self.requested += 1
             self.loader.request(self.state.frame)
 
@@ -167,6 +172,8 @@ class VideoView(QWidget):
         self._reconfigure()
 
     def _layer_changed(self, layer: Layer, what) -> None:
+        if self._closed:
+            return
         if "visible" in what or "read" in what:
             self._reconfigure()
             return
@@ -185,6 +192,8 @@ class VideoView(QWidget):
             self.show_bundle(self.bundle)          # the label says computing / failed / not computed
 
     def _view_changed(self, what) -> None:
+        if self._closed:
+            return
         if "view_mode" in what:
             self.set_mode(self.state.view_mode)
         if "show_ground_truth" in what:
@@ -217,6 +226,8 @@ class VideoView(QWidget):
         return [state.active, state.compare if state.compare is not None else state.active]
 
     def show_bundle(self, bundle) -> None:
+        if self._closed:
+            return
         self.bundle = bundle
         for pane, layer in zip(self.panes, self.shown_layers()):
             pane.show(bundle, layer, self.state)

@@ -289,8 +289,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.state.set_playing(False)
+        self.view.detach()
         self.settings.setValue("geometry", self.saveGeometry())
-        workers = self.session.workers() + self.exporter.workers()
+        workers = self.session.shutdown() + self.exporter.workers()
         for worker in workers:
             worker.quit()
         wait_for(workers)
