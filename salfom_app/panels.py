@@ -7,13 +7,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-                               QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSlider,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSlider,
+                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from salfom_core.overlay import COLORMAPS
 
-from .state import METRIC_LABELS, Layer, ViewerState
+from .state import MARKER_STYLES, METRIC_LABELS, Layer, ViewerState
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 LAYER_PENS = [(255, 170, 0), (80, 200, 255), (255, 90, 160), (140, 230, 100), (200, 160, 255)]
@@ -170,6 +170,16 @@ class LayerPanel(QWidget):
         self.fixations = QCheckBox("Fixations")
         self.fixations.setChecked(True)
         self.fixations.toggled.connect(lambda v: state.set_view(show_fixations=v))
+        self.marker_style = QComboBox()
+        self.marker_style.addItems(list(MARKER_STYLES))
+        self.marker_style.currentTextChanged.connect(lambda v: state.set_view(marker_style=v))
+        self.marker_size = QSpinBox()
+        self.marker_size.setRange(4, 60)
+        self.marker_size.setSuffix(" px")
+        self.marker_size.valueChanged.connect(lambda v: state.set_view(marker_size=v))
+        self.marker_opacity = QSlider(Qt.Horizontal)
+        self.marker_opacity.setRange(10, 100)
+        self.marker_opacity.valueChanged.connect(lambda v: state.set_view(marker_opacity=v / 100))
         self.ground_truth = QCheckBox("Ground-truth map")
         self.ground_truth.toggled.connect(lambda v: state.set_view(show_ground_truth=v))
         self.progress = QProgressBar()
@@ -193,8 +203,15 @@ class LayerPanel(QWidget):
         layout.addWidget(settings)
         layout.addLayout(job)
         layout.addWidget(self.eta)
-        layout.addWidget(self.fixations)
+        markers = QGroupBox("Fixations")
+        marker_form = QFormLayout(markers)
+        marker_form.addRow(self.fixations)
+        marker_form.addRow("Marker", self.marker_style)
+        marker_form.addRow("Size", self.marker_size)
+        marker_form.addRow("Opacity", self.marker_opacity)
+        layout.addWidget(markers)
         layout.addWidget(self.ground_truth)
+        self._show_markers()
         self._observed: list[Layer] = []
         state.layers_changed.connect(self.refresh)
         state.truth_changed.connect(self._truth_changed)
@@ -276,6 +293,18 @@ class LayerPanel(QWidget):
             self.state.set_active(self.state.layers[row])
         self._show_settings()
 
+    def _show_markers(self) -> None:
+        s = self.state
+        widgets = (self.marker_style, self.marker_size, self.marker_opacity, self.fixations)
+        for w in widgets:
+            w.blockSignals(True)
+        self.marker_style.setCurrentText(s.marker_style)
+        self.marker_size.setValue(s.marker_size)
+        self.marker_opacity.setValue(int(round(s.marker_opacity * 100)))
+        self.fixations.setChecked(s.show_fixations)
+        for w in widgets:
+            w.blockSignals(False)
+
     def _compare_changed(self, index: int) -> None:
         if 0 <= index < len(self.state.layers):
             self.state.set_compare(self.state.layers[index])
@@ -283,6 +312,8 @@ class LayerPanel(QWidget):
     def _view_changed(self, what) -> None:
         if set(what) & {"active", "compare"}:
             self.refresh()
+        if set(what) & {"marker_style", "marker_size", "marker_opacity", "show_fixations"}:
+            self._show_markers()
         if "view_mode" in what:
             self.split.blockSignals(True)
             self.split.setChecked(self.state.view_mode == "split")
@@ -389,9 +420,9 @@ class MetricCurves(QWidget):
                 values = np.full(self.state.n_frames, np.nan)
             curve = self.curves.get(layer.name)
             if curve is None:
-                curve = self.plot.plot(pen=pg.mkPen(LAYER_PENS[k % len(LAYER_PENS)], width=1.5), name=layer.name,
-                                       connect="finite")
+                curve = self.plot.plot(name=layer.name, connect="finite")
                 self.curves[layer.name] = curve
+            curve.setPen(pg.mkPen(LAYER_PENS[k % len(LAYER_PENS)], width=1.5))     # the legend's colour
             curve.setData(frames[: len(values)], values)
         self.legend.setText("&nbsp;&nbsp;".join(
             f'<span style="color: rgb{LAYER_PENS[k % len(LAYER_PENS)]}">&#9632;</span> {layer.name}'

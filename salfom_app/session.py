@@ -23,6 +23,7 @@ from .state import Layer, ViewerState
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DEMO_VIDEO = RESOURCES / "demo" / "demo.mp4"
 STYLE = ("colormap", "opacity", "threshold")
+VIEW_REMEMBERED = ("marker_style", "marker_size", "marker_opacity")
 NO_CHECKPOINT = ("No SalFoM checkpoint is loaded: showing the centre-bias baseline. Load the official DHF1K "
                  "weights (File > Load checkpoint...), or train one here (Train > New run...).")
 
@@ -49,6 +50,8 @@ class Session(QObject):
             self.checkpoint = None
         self._checking = None                # a checkpoint being loaded while no video is open
         state.layers_changed.connect(self._observe_layers)
+        self._restore_view()
+        state.view_changed.connect(self._save_view)
 
     # ----------------------------------------------------------------- video, gaze, maps
 
@@ -231,6 +234,20 @@ class Session(QObject):
             layer.colormap = str(saved.get("colormap", layer.colormap))
             layer.opacity = float(saved.get("opacity", layer.opacity))
             layer.threshold = float(saved.get("threshold", layer.threshold))
+
+    def _restore_view(self) -> None:
+        """Fixation marker settings come back in the next session."""
+        saved = self.settings.value("view")
+        if isinstance(saved, dict):
+            try:
+                self.state.set_view(**{k: type(getattr(self.state, k))(v) for k, v in saved.items()
+                                       if k in VIEW_REMEMBERED})
+            except (ValueError, AttributeError, TypeError):
+                self.settings.remove("view")          # settings from another version: start fresh
+
+    def _save_view(self, what) -> None:
+        if set(what) & set(VIEW_REMEMBERED):
+            self.settings.setValue("view", {k: getattr(self.state, k) for k in VIEW_REMEMBERED})
 
     def _observe_layers(self) -> None:
         for layer in self.state.layers:

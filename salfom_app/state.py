@@ -17,6 +17,7 @@ from salfom_core.evaluate import GroundTruth
 
 METRIC_LABELS = {"cc": "CC", "nss": "NSS", "sim": "SIM", "auc_judd": "AUC-Judd", "auc_shuffled": "sAUC",
                  "kld": "KLD"}
+MARKER_STYLES = ("ring", "cross", "dot")
 VIEW_MODES = ("single", "split")          # one pane, or two layers side by side
 
 
@@ -89,7 +90,7 @@ class ViewerState:
 
     __slots__ = ("video", "video_path", "synthetic", "frame", "playing", "speed", "layers", "active", "compare",
                  "gaze", "truth", "truth_source", "show_fixations", "show_ground_truth", "view_mode",
-                 "curve_metric", "video_changed", "frame_changed", "layers_changed", "truth_changed",
+                 "curve_metric", "marker_style", "marker_size", "marker_opacity", "video_changed", "frame_changed", "layers_changed", "truth_changed",
                  "view_changed", "playing_changed", "speed_changed")
 
     def __init__(self):
@@ -106,6 +107,9 @@ class ViewerState:
         self.truth: GroundTruth | None = None
         self.truth_source = ""
         self.show_fixations = True
+        self.marker_style = "ring"        # fixation markers: ring, cross or dot
+        self.marker_size = 14             # screen pixels, whatever the zoom
+        self.marker_opacity = 0.9
         self.show_ground_truth = False
         self.view_mode = "single"
         self.curve_metric = "cc"
@@ -191,6 +195,8 @@ class ViewerState:
     def set_active(self, layer: Layer | None, compare: Layer | None = None) -> None:
         what = []
         if layer is not self.active:
+            if compare is None and layer is self.compare:
+                compare = self.active          # swap: never compare a layer with itself
             self.active = layer
             what.append("active")
         if compare is not None and compare is not self.compare:
@@ -212,7 +218,8 @@ class ViewerState:
             layer.metrics = {}
         self.truth_changed.emit()
 
-    VIEW_SETTINGS = ("show_fixations", "show_ground_truth", "view_mode", "curve_metric")
+    VIEW_SETTINGS = ("show_fixations", "show_ground_truth", "view_mode", "curve_metric", "marker_style",
+                     "marker_size", "marker_opacity")
 
     def set_view(self, **values) -> None:
         """Change view settings (names in VIEW_SETTINGS); emits view_changed with what changed."""
@@ -221,6 +228,8 @@ class ViewerState:
             raise AttributeError(f"not a view setting: {', '.join(sorted(unknown))}; one of {self.VIEW_SETTINGS}")
         if "view_mode" in values and values["view_mode"] not in VIEW_MODES:
             raise ValueError(f"view mode must be one of {VIEW_MODES}, not {values['view_mode']!r}")
+        if "marker_style" in values and values["marker_style"] not in MARKER_STYLES:
+            raise ValueError(f"marker style must be one of {MARKER_STYLES}, not {values['marker_style']!r}")
         if "curve_metric" in values and values["curve_metric"] not in METRIC_LABELS:
             raise ValueError(f"curve metric must be one of {tuple(METRIC_LABELS)}, not {values['curve_metric']!r}")
         changed = tuple(k for k, v in values.items() if getattr(self, k) != v)

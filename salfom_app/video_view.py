@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from salfom_core.overlay import colormap_lut
@@ -45,8 +46,11 @@ class Pane:
         self.frame = pg.ImageItem()
         self.gt = pg.ImageItem()
         self.heat = pg.ImageItem()
-        self.dots = pg.ScatterPlotItem(size=9, pxMode=True)
-        for z, item in enumerate((self.frame, self.gt, self.heat, self.dots)):
+        # fixation markers: a thin dark outline under the observer's colour, so a marker reads on
+        # any heatmap colour; rings and crosses leave the map under their centre visible
+        self.outline = pg.ScatterPlotItem(pxMode=True)
+        self.dots = pg.ScatterPlotItem(pxMode=True)
+        for z, item in enumerate((self.frame, self.gt, self.heat, self.outline, self.dots)):
             item.setZValue(z)
             plot.addItem(item)
         self.gt.setLookupTable(heat_lut("viridis"))
@@ -55,6 +59,20 @@ class Pane:
         plot.addItem(self.label)
         self.layer: Layer | None = None
         self._size = None
+        # the frame fills the pane (as large as its aspect ratio allows) until the user zooms or
+        # pans; a pane resized by the layout (split view, window size) fits again
+        self.fitted = True
+        plot.vb.sigRangeChangedManually.connect(self._user_moved)
+        plot.vb.sigResized.connect(lambda _vb: self.fit() if self.fitted else None)
+
+    def _user_moved(self, *_):
+        self.fitted = False
+
+    def fit(self) -> None:
+        if self._size is not None:
+            w, h = self._size
+            self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0)
+            self.fitted = True
 
     @property
     def layer_name(self) -> str | None:
@@ -65,7 +83,7 @@ class Pane:
         h, w = bundle.image.shape[:2]
         if self._size != (w, h):
             self._size = (w, h)
-            self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0)
+            self.fit()
         saliency = bundle.maps.get(layer.name) if layer is not None and layer.visible else None
         if saliency is not None:
             self.heat.setImage(saliency, autoLevels=False, levels=(0, 255))
@@ -92,14 +110,24 @@ class Pane:
     def _dots(self, bundle, state: ViewerState) -> None:
         if not state.show_fixations or bundle.fixations is None:
             self.dots.setData([], [])
+            self.outline.setData([], [])
             return
         xs, ys, obs = bundle.fixations
         # benchmark coordinates: pixel (c, r), 1-based, is centred at (c - 0.5, r - 0.5) on screen
+        xs, ys = np.asarray(xs) - 0.5, np.asarray(ys) - 0.5
+        alpha = int(round(255 * state.marker_opacity))
         colours = [OBSERVER_COLOURS[o % len(OBSERVER_COLOURS)] if o >= 0 else (255, 255, 255) for o in obs]
-        # rings with a faint fill: the heatmap under a fixation stays visible
-        self.dots.setData(np.asarray(xs) - 0.5, np.asarray(ys) - 0.5,
-                          pen=[pg.mkPen(*c, 255, width=2) for c in colours],
-                          brush=[pg.mkBrush(*c, 50) for c in colours])
+        size, style = state.marker_size, state.marker_style
+        dark = pg.mkPen(0, 0, 0, min(alpha, 200), width=4 if style != "dot" else 1.5)
+        if style == "dot":
+            self.outline.setData([], [])
+            self.dots.setData(xs, ys, size=max(3, size // 2), symbol="o", pen=dark,
+                              brush=[pg.mkBrush(*c, alpha) for c in colours])
+            return
+        symbol = "o" if style == "ring" else "crosshair"
+        self.outline.setData(xs, ys, size=size, symbol=symbol, pen=dark, brush=pg.mkBrush(None))
+        self.dots.setData(xs, ys, size=size, symbol=symbol, pen=[pg.mkPen(*c, alpha, width=2) for c in colours],
+                          brush=pg.mkBrush(None))
 
 
 def layer_status(layer: Layer, has_map: bool) -> str:
@@ -111,10 +139,48 @@ def layer_status(layer: Layer, has_map: bool) -> str:
     return " (computing...)" if layer.running else " (not computed)"
 
 
+class ColourBar:
+    """The legend of the heatmap as it is drawn: each value's colour blended over a dark grey
+    with the alpha the view uses (low values fade out), and the "hide below" level as a line."""
+
+    BACKGROUND = np.array([45, 45, 45], np.float32)
+
+    def __init__(self, plot: pg.PlotItem):
+        self.plot = plot
+        plot.hideAxis("bottom")
+        plot.showAxis("right")
+        plot.hideAxis("left")
+        plot.setMouseEnabled(False, False)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMaximumWidth(58)
+        plot.getAxis("right").setLabel("saliency")
+        self.image = pg.ImageItem()
+        plot.addItem(self.image)
+        self.cutoff = pg.InfiniteLine(angle=0, pen=pg.mkPen((255, 255, 255), width=1, style=Qt.DashLine))
+        plot.addItem(self.cutoff)
+        plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self.ramp: np.ndarray | None = None
+        self.show(None)
+
+    def show(self, layer: Layer | None) -> None:
+        colormap, opacity, threshold = (layer.colormap, layer.opacity, layer.threshold) if layer else ("jet", 0.5, 0)
+        lut = heat_lut(colormap, threshold).astype(np.float32)
+        alpha = lut[:, 3:] / 255 * opacity
+        ramp = lut[:, :3] * alpha + self.BACKGROUND * (1 - alpha)
+        self.ramp = np.ascontiguousarray(ramp[::-1, None, :].astype(np.uint8))     # top row: value 1
+        self.image.setImage(self.ramp, autoLevels=False, levels=(0, 255))
+        self.image.setRect(0, 0, 1, 1)
+        self.cutoff.setValue(threshold)
+        self.cutoff.setVisible(threshold > 0)
+
+
 class VideoView(QWidget):
     """Observes the state: asks the frame loader for the playhead's frame (with the visible
     layers' maps), paints what comes back, and recolours without re-reading anything when only
     a layer's style changes."""
+
+    hover = Signal(str)          # what is under the cursor, for the status bar
 
     def __init__(self, state: ViewerState, loader, parent=None):
         super().__init__(parent)
@@ -126,24 +192,19 @@ class VideoView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.panes = [Pane(self.graphics.addPlot(row=0, col=0))]
-        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self._colormap("jet"), interactive=False,
-                                        width=12, label="saliency")
-        self.graphics.addItem(self.colorbar, row=0, col=2)
+        self.colorbar = ColourBar(self.graphics.addPlot(row=0, col=2))
         self.bundle = None
         self.painted = 0          # how many bundles were painted (tests and the scrub bench read it)
         self.requested = 0        # how many frames were asked of the loader (re-reads show up here)
         self._observed: list[Layer] = []
         self._closed = False
+        self.graphics.scene().sigMouseMoved.connect(self._hovered)
         loader.ready.connect(self._ready)
         state.frame_changed.connect(lambda _f: self.request())
         state.layers_changed.connect(self._layers_changed)
         state.view_changed.connect(self._view_changed)
         state.truth_changed.connect(self._reconfigure)
         state.video_changed.connect(self.reset)
-
-    @staticmethod
-    def _colormap(name: str) -> pg.ColorMap:
-        return pg.ColorMap(np.linspace(0, 1, 256), colormap_lut(name))
 
     # ----------------------------------------------------------------- observing the state
 
@@ -182,7 +243,7 @@ class VideoView(QWidget):
                 if pane.layer is layer:
                     pane.recolour()
             if layer is self.state.active:
-                self.colorbar.setColorMap(self._colormap(layer.colormap))
+                self.colorbar.show(layer)
         shown = self.bundle
         # re-read only when the frame on screen gains its map, not on every batch elsewhere
         if "progress" in what and shown is not None and shown.maps.get(layer.name) is None \
@@ -198,12 +259,44 @@ class VideoView(QWidget):
             self.set_mode(self.state.view_mode)
         if "show_ground_truth" in what:
             self._reconfigure()                    # the loader reads the GT map only when shown
-        elif self.bundle is not None and set(what) & {"active", "compare", "show_fixations"}:
+        elif self.bundle is not None and set(what) & {"active", "compare", "show_fixations", "marker_style",
+                                                      "marker_size", "marker_opacity"}:
             self.show_bundle(self.bundle)          # every visible layer's map is in the bundle already
 
     def _ready(self, bundle) -> None:
         if bundle.index == self.state.frame or self.state.playing:
             self.show_bundle(bundle)
+
+    def _hovered(self, scene_pos) -> None:
+        """The values of the shown maps (both panes' layers) and any fixation under the cursor."""
+        text = self.readout(scene_pos)
+        if text is not None:
+            self.hover.emit(text)
+
+    def readout(self, scene_pos) -> str | None:
+        bundle = self.bundle
+        if bundle is None:
+            return None
+        for pane in self.panes:
+            if not pane.plot.vb.sceneBoundingRect().contains(scene_pos):
+                continue
+            point = pane.plot.vb.mapSceneToView(scene_pos)
+            h, w = bundle.image.shape[:2]
+            x, y = int(point.x()), int(point.y())
+            if not (0 <= x < w and 0 <= y < h):
+                return ""
+            parts = [f"x {x + 1}, y {y + 1}"]
+            for layer in dict.fromkeys(l for l in self.shown_layers()[: len(self.panes)] if l is not None):
+                m = bundle.maps.get(layer.name)
+                parts.append(f"{layer.name}: {m[y, x] / 255:.2f}" if m is not None else f"{layer.name}: -")
+            if bundle.fixations is not None and self.state.gaze is not None:
+                xs, ys, obs = bundle.fixations
+                near = np.hypot(np.asarray(xs) - 0.5 - point.x(), np.asarray(ys) - 0.5 - point.y()) <= 6
+                names = [self.state.gaze.observer_name(int(o)) for o in np.asarray(obs)[near]]
+                if names:
+                    parts.append("fixation: " + ", ".join(names))
+            return "   ".join(parts)
+        return None
 
     # ----------------------------------------------------------------- painting
 
@@ -218,8 +311,12 @@ class VideoView(QWidget):
             self.panes.append(pane)
         else:
             self.graphics.removeItem(self.panes.pop().plot)
+        for pane in self.panes:
+            pane.fitted = True
         if self.bundle is not None:
             self.show_bundle(self.bundle)
+            for pane in self.panes:
+                pane.fit()
 
     def shown_layers(self) -> list[Layer | None]:
         state = self.state
@@ -231,8 +328,7 @@ class VideoView(QWidget):
         self.bundle = bundle
         for pane, layer in zip(self.panes, self.shown_layers()):
             pane.show(bundle, layer, self.state)
-        if self.state.active is not None:
-            self.colorbar.setColorMap(self._colormap(self.state.active.colormap))
+        self.colorbar.show(self.state.active)
         self.painted += 1
 
     def reset(self) -> None:
@@ -242,6 +338,7 @@ class VideoView(QWidget):
             for item in (pane.frame, pane.heat, pane.gt):
                 item.clear()
             pane.dots.setData([], [])
+            pane.outline.setData([], [])
 
     def composite(self) -> np.ndarray | None:
         """The panes as one RGB image (frame + heatmap, the blend the view paints), side by side

@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         self.session.partial_checkpoint.connect(self._confirm_partial)
         self.session.recent_changed.connect(self._fill_recent)
         self.view = VideoView(self.state, self.loader)
+        self.view.hover.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.timeline = Timeline(self.state)
         self.curves = MetricCurves(self.state)
         self.session.metrics.updated.connect(self.curves.redraw)

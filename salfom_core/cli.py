@@ -42,8 +42,10 @@ def cmd_predict(args) -> int:
     from .engine import EngineSettings, predict_video
     from .export import write_map_folder, write_overlay_video
     from .store import PredictionStore
+    from .paths import require_videos
     from .video import open_video
 
+    require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
     predictor = _predictor(args.checkpoint, args.device, args.dtype)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     out = Path(args.output)

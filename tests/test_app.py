@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
+from qt_helpers import drag_slider
 from salfom_app.window import DEMO_VIDEO, MainWindow
 from salfom_core.metrics import density_map
 from salfom_core.synthetic import object_track, write_dataset
@@ -115,7 +116,6 @@ def test_panel_widgets_recolour_the_painted_heatmap_without_rereading(qtbot, win
     qtbot.wait(50)
     truth = cv2.imread(str(oracle / "0041.png"), cv2.IMREAD_GRAYSCALE)
     x, y = peak(truth)
-    plain = window.view.bundle.image[y, x].astype(int)
     from salfom_core.overlay import blend
     drawn = blend(window.view.bundle.image, truth, "viridis", 1.0).astype(int)
     contrast = np.abs(drawn - window.view.bundle.image).sum(-1) * ((truth > 100) & (truth < 200))
@@ -123,6 +123,12 @@ def test_panel_widgets_recolour_the_painted_heatmap_without_rereading(qtbot, win
     panel = window.layer_panel
     assert panel._selected() is layer
     qtbot.waitUntil(lambda: not window.session.inference.busy, timeout=20000)   # no map arrives meanwhile
+    layer.set(visible=False)                          # the frame alone, as painted: the reference
+    qtbot.waitUntil(lambda: layer.name not in window.view.bundle.maps, timeout=5000)
+    qtbot.wait(30)
+    plain, warm_plain = view_pixel(window, x + 0.5, y + 0.5), view_pixel(window, x2 + 0.5, y2 + 0.5)
+    layer.set(visible=True)
+    qtbot.waitUntil(lambda: window.view.bundle.maps.get(layer.name) is not None, timeout=5000)
     requested = window.view.requested
 
     def at_peak():
@@ -140,7 +146,6 @@ def test_panel_widgets_recolour_the_painted_heatmap_without_rereading(qtbot, win
     panel.opacity.setValue(0)
     assert np.abs(at_peak() - plain).max() <= 6                      # fully transparent: the frame
     panel.opacity.setValue(100)
-    warm_plain = window.view.bundle.image[y2, x2].astype(int)
     assert np.abs(view_pixel(window, x2 + 0.5, y2 + 0.5) - drawn[y2, x2]).max() <= 12
     panel.threshold.setValue(0.95)                                   # the peak (255) stays, the warm pixel goes
     assert np.abs(at_peak() - expected).max() <= 12
@@ -402,30 +407,6 @@ def test_layer_style_comes_back_in_a_new_session(qtbot, tmp_path):
 # --------------------------------------------------------------------------- the playhead steers inference
 
 
-def drag_slider(qtbot, slider, value: int) -> None:
-    """Press on the real slider's handle, move the mouse with the button held, release."""
-    from PySide6.QtCore import QEvent, QPoint, QPointF
-    from PySide6.QtGui import QMouseEvent
-    from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
-
-    option = QStyleOptionSlider()
-    slider.initStyleOption(option)
-    handle = slider.style().subControlRect(QStyle.CC_Slider, option, QStyle.SC_SliderHandle, slider)
-    groove = slider.style().subControlRect(QStyle.CC_Slider, option, QStyle.SC_SliderGroove, slider)
-    span = groove.width() - handle.width()
-    start = handle.center()
-    x = groove.x() + handle.width() // 2 + QStyle.sliderPositionFromValue(slider.minimum(), slider.maximum(),
-                                                                           value, span)
-    QTest.mousePress(slider, Qt.LeftButton, Qt.NoModifier, start)
-    for step in range(1, 6):
-        point = QPoint(start.x() + (x - start.x()) * step // 5, start.y())
-        event = QMouseEvent(QEvent.MouseMove, QPointF(point), QPointF(slider.mapToGlobal(point)), Qt.NoButton,
-                            Qt.LeftButton, Qt.NoModifier)
-        QApplication.sendEvent(slider, event)
-    QTest.mouseRelease(slider, Qt.LeftButton, Qt.NoModifier, QPoint(x, start.y()))
-
-
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     import torch
@@ -444,7 +425,7 @@ def test_dragging_the_slider_moves_inference_to_the_new_frame(qtbot, window, tin
     window.state.set_active(layer)
     qtbot.waitUntil(lambda: layer.done.any(), timeout=60000)        # computing from the start
     target = 130
-    drag_slider(qtbot, window.timeline.slider, target)
+    drag_slider(window.timeline.slider, target)
     assert window.state.frame == target and not window.state.playing
     qtbot.waitUntil(lambda: window.view.bundle is not None and window.view.bundle.index == target
                     and window.view.bundle.maps.get(layer.name) is not None, timeout=60000)
@@ -616,3 +597,20 @@ def test_partial_checkpoint_asks_before_predicting(qtbot, window, monkeypatch, t
     qtbot.waitUntil(lambda: layer.done.any(), timeout=60000)
     assert calls == [False, True]
     window.session.inference.cancel_all(wait=True)
+
+
+def test_command_line_reproduces_frame_view_and_comparison(qtbot, window, oracle):
+    from salfom_app.main import apply_view_arguments, parse_args
+
+    args = parse_args([str(DEMO_VIDEO), "--maps", str(oracle), "--frame", "42", "--compare", "oracle"])
+    window.open_video(args.video)
+    window.add_map_folder(args.maps[0])
+    apply_view_arguments(window, args)
+    s = window.state
+    assert s.frame == 41 and s.view_mode == "split" and s.compare.name == "oracle" and s.active.name == "Centre bias"
+    wait_frame(qtbot, window, 41)
+    assert [p.layer_name for p in window.view.panes] == ["Centre bias", "oracle"]
+    assert window.timeline.position.text().startswith("frame 42 / 150")
+    apply_view_arguments(window, parse_args([str(DEMO_VIDEO), "--view", "single", "--compare", "nope"]))
+    assert "'nope'" in window.errors[-1] and "'oracle'" in window.errors[-1]
+    assert s.view_mode == "single" and len(window.view.panes) == 1
