@@ -168,7 +168,7 @@ class ColourBar:
         lut = heat_lut(colormap, threshold).astype(np.float32)
         alpha = lut[:, 3:] / 255 * opacity
         ramp = lut[:, :3] * alpha + self.BACKGROUND * (1 - alpha)
-        self.ramp = np.ascontiguousarray(ramp[::-1, None, :].astype(np.uint8))     # top row: value 1
+        self.ramp = np.ascontiguousarray(ramp[:, None, :].astype(np.uint8))     # row k: value k/255, drawn at y=k/255
         self.image.setImage(self.ramp, autoLevels=False, levels=(0, 255))
         self.image.setRect(0, 0, 1, 1)
         self.cutoff.setValue(threshold)

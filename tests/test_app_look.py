@@ -92,11 +92,19 @@ def test_colour_bar_shows_the_transparent_ramp_and_the_cutoff(qtbot, window):
     bar = window.view.colorbar
     from salfom_core.overlay import colormap_lut
     lut = colormap_lut("jet").astype(int)
-    ramp = bar.ramp[::-1, 0].astype(int)            # row k: value k/255
+    ramp = bar.ramp[:, 0].astype(int)               # row k: value k/255
     assert np.abs(ramp[0] - bar.BACKGROUND).max() <= 1          # value 0: fully transparent
     assert np.abs(ramp[255] - lut[255]).max() <= 1              # value 1: the colormap's colour, opaque
     assert np.abs(ramp[128] - lut[128]).max() > 40              # half-way: half blended
     layer.set(threshold=0.4)
-    ramp = bar.ramp[::-1, 0].astype(int)
+    ramp = bar.ramp[:, 0].astype(int)
     assert np.abs(ramp[int(0.39 * 255)] - bar.BACKGROUND).max() <= 1 and bar.cutoff.isVisible()
     assert bar.cutoff.value() == pytest.approx(0.4)
+    # on screen: the top of the bar is the colormap's top colour, the bottom the dark background
+    from PySide6.QtCore import QPointF
+    from test_app import grab
+    shot = grab(window.view.graphics.viewport())
+    vb = bar.plot.vb
+    for value, colour in ((0.98, lut[250]), (0.02, bar.BACKGROUND)):
+        p = window.view.graphics.mapFromScene(vb.mapViewToScene(QPointF(0.5, value)))
+        assert np.abs(shot[p.y(), p.x(), :3].astype(int) - colour).max() <= 12, value
