@@ -1,27 +1,19 @@
 """Checkpoint loading: the three formats, and loud, safe refusal of everything else."""
-import json
 import os
 
 import pytest
 import torch
 
-from conftest import shared_path
-from salfom_core import CheckpointError, create_model, load_model, load_weights, save_checkpoint
-from salfom_core.models.convert import _official_name, convert_pos_embed
+from checkpoint_files import tiny_official_state, tiny_umt_state
+from salfom_core import (CheckpointError, PartialCheckpointError, create_model, load_model, load_weights,
+                         save_checkpoint)
+from salfom_core.models.convert import convert_pos_embed
 
 
-def tiny_official_state(model):
-    """The tiny model's weights under the official checkpoint's names (plus its unused entries)."""
-    manifest = json.loads(shared_path("reference", "salfom_golden", "salfom_state_dict_manifest.json").read_text())
-    ours = model.state_dict()
-    state = {}
-    for name, _shape, _dtype in manifest:
-        mapped = _official_name(name)
-        if mapped in ours:
-            state[name] = ours[mapped].clone()
-    state["encoder.head.weight"] = torch.zeros(400, model.cfg.embed_dim)
-    state["final_map.weight"] = torch.zeros(1, 2, 1, 1)
-    return state
+def assert_same_state(model, expected):
+    state = model.state_dict()
+    for k, v in expected.items():
+        assert torch.equal(state[k], v), k
 
 
 def assert_same_weights(a, b, prefix=""):
@@ -66,8 +58,14 @@ def test_umt_checkpoint_initialises_encoder_only():
     umt["backbone.fc_norm.weight"] = torch.ones(cfg.embed_dim)
     target = create_model("salfom_tiny")
     decoder_before = {k: v.clone() for k, v in target.state_dict().items() if not k.startswith("encoder.")}
-    report = load_weights(target, {"module": umt})
-    assert report.kind == "umt"
+    encoder_before = {k: v.clone() for k, v in target.state_dict().items() if k.startswith("encoder.")}
+    # for prediction a UMT file is refused: the decoder would stay random
+    with pytest.raises(PartialCheckpointError, match=r"UMT encoder.*tcfe.*dfd.*sfd.*fusion.*untrained") as refused:
+        load_weights(target, {"module": umt})
+    assert refused.value.untrained == ["tcfe", "dfd", "sfd", "fusion"] and refused.value.kind == "umt"
+    assert_same_state(target, encoder_before)          # refused before anything was copied
+    report = load_weights(target, {"module": umt}, allow_partial=True)
+    assert report.kind == "umt" and report.untrained == ["tcfe", "dfd", "sfd", "fusion"]
     assert set(report.not_in_source) == set(decoder_before)
     for k, v in target.state_dict().items():
         if k == "encoder.pos_embed":
