@@ -79,7 +79,7 @@ class WeightsDialog(QDialog):
         self.progress.setRange(0, 100)
         self.progress.hide()
         self._progress = _Progress()
-        self._progress.changed.connect(self.progress.setValue)
+        self._progress.changed.connect(self._copied)
         self.result = QLabel()
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -100,7 +100,7 @@ class WeightsDialog(QDialog):
         if self.busy():
             return
         self.pick.setEnabled(False)
-        self.progress.setValue(0)
+        self.progress.setRange(0, 0)          # busy while checking (reading and hashing the file)
         self.progress.show()
         self.result.setStyleSheet("")
         self.result.setText(f"Checking {path} ...")
@@ -115,6 +115,12 @@ class WeightsDialog(QDialog):
         worker.finished.connect(self._finished)
         self.worker = worker
         worker.start()
+
+    def _copied(self, percent: int) -> None:
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 100)
+            self.result.setText("Checked; copying into the data folder ...")
+        self.progress.setValue(percent)
 
     def busy(self) -> bool:
         return self.worker is not None

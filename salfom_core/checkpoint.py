@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import pickle
 from dataclasses import asdict, dataclass, field
@@ -300,10 +301,9 @@ def _skeleton(preset: str) -> tuple[Any, dict]:
 
 
 def _fit(state: Mapping[str, torch.Tensor], meta: dict) -> tuple[str, _Match]:
-    """The preset a state dict is for (recorded in ours, else the first whose names and shapes
-    fit, salfom_l16 first) and how it maps onto it; the salfom_l16 error when none fits."""
-    presets = [meta["preset"]] if meta.get("preset") else \
-        ["salfom_l16"] + [p for p in list_models() if p != "salfom_l16"]
+    """The preset a state dict is for (recorded in ours, else the one whose names and shapes fit)
+    and how it maps onto it; when none fits, the error of the most similar preset."""
+    presets = [meta["preset"]] if meta.get("preset") else _by_similarity(state)
     first_error = None
     for preset in presets:
         try:
@@ -315,6 +315,18 @@ def _fit(state: Mapping[str, torch.Tensor], meta: dict) -> tuple[str, _Match]:
         except CheckpointError as exc:
             first_error = first_error or exc
     raise first_error
+
+
+def _by_similarity(state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Presets, the likeliest first (by the widest tensor dimension against the encoder's MLP
+    width), so that a small file rarely needs the large preset's skeleton built. Only speed and
+    the error shown depend on this order: at most one preset fits a file's shapes."""
+    from .models import PRESETS
+
+    widest = max((max(v.shape) for v in state.values() if isinstance(v, torch.Tensor) and v.dim()), default=1)
+    distance = {name: abs(math.log(widest) - math.log(cfg.embed_dim * cfg.mlp_ratio))
+                for name, cfg in PRESETS.items()}
+    return sorted(list_models(), key=lambda name: (distance.get(name, math.inf), name != "salfom_l16"))
 
 
 # --------------------------------------------------------------------------- describing a file
