@@ -7,7 +7,6 @@ Results come back on the GUI thread through the workers' Qt signals and go into 
 """
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from pathlib import Path
@@ -45,21 +44,13 @@ def is_partial_checkpoint(exc: BaseException) -> bool:
 
 def salfom_predictor(path: str, device: str, allow_partial: bool = False):
     """The SalFoM predictor of a checkpoint from the shared model cache (loads in the caller's
-    thread: a worker). `allow_partial` lets a checkpoint that fills only part of the model load,
-    where the checkpoint module supports it."""
-    from salfom_core import checkpoint
+    thread: a worker). `allow_partial`: the user confirmed a checkpoint that fills only part of
+    the model."""
     from salfom_core.engine import SalFoMPredictor
-    from salfom_core.video import file_fingerprint
 
-    def load():
-        if not allow_partial:
-            return SalFoMPredictor.from_checkpoint(path, device=device)
-        kwargs = {"allow_partial": True} if "allow_partial" in inspect.signature(checkpoint.load_model).parameters \
-            else {}
-        model, _ = checkpoint.load_model(path, **kwargs)
-        return SalFoMPredictor(model, f"salfom:{model.cfg.name}:{file_fingerprint(path)}:partial", device)
-
-    return MODELS.get(path, device, load, variant="partial" if allow_partial else "")
+    return MODELS.get(path, device, lambda: SalFoMPredictor.from_checkpoint(path, device=device,
+                                                                            allow_partial=allow_partial),
+                      variant="partial" if allow_partial else "")
 
 
 class InferenceJobs(QObject):

@@ -19,13 +19,15 @@ from salfom_core.video import open_video
 
 from .jobs import InferenceJobs, MetricsJobs, is_checkpoint_error, is_partial_checkpoint, salfom_predictor
 from .state import Layer, ViewerState
+from .weights_dialog import installed_checkpoint
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DEMO_VIDEO = RESOURCES / "demo" / "demo.mp4"
 STYLE = ("colormap", "opacity", "threshold")
 VIEW_REMEMBERED = ("marker_style", "marker_size", "marker_opacity")
-NO_CHECKPOINT = ("No SalFoM checkpoint is loaded: showing the centre-bias baseline. Load the official DHF1K "
-                 "weights (File > Load checkpoint...), or train one here (Train > New run...).")
+NO_CHECKPOINT = ("No SalFoM checkpoint is loaded: showing the centre-bias baseline. Get the official DHF1K "
+                 "weights (Help > Get the SalFoM weights...), load a file (File > Load checkpoint...), or train "
+                 "one here (Train > New run...).")
 
 
 class Session(QObject):
@@ -48,6 +50,7 @@ class Session(QObject):
         self.checkpoint: str | None = settings.value("checkpoint") or None
         if self.checkpoint and not Path(self.checkpoint).is_file():
             self.checkpoint = None
+        self.checkpoint = self.checkpoint or installed_checkpoint()     # `salfom weights install`
         self._checking = None                # a checkpoint being loaded while no video is open
         state.layers_changed.connect(self._observe_layers)
         self._restore_view()

@@ -20,10 +20,11 @@ from .exports import Exporter
 from .jobs import wait_for
 from .panels import LayerPanel, MetricCurves, Timeline
 from .playback import Playback
-from .session import DEMO_VIDEO, NO_CHECKPOINT, Session
+from .session import DEMO_VIDEO, Session
 from .state import Layer, ViewerState
 from .training import NewRunDialog, TrainingRun
 from .video_view import VideoView
+from .weights_dialog import NO_CHECKPOINT_BANNER, attach_weights_dialog
 from .workers import FrameLoader
 
 __all__ = ["DEMO_VIDEO", "MainWindow"]
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._menus: dict[str, QMenu] = {}
         self._build_layout()
         self._build_menus()
+        attach_weights_dialog(self)              # Help > Get the SalFoM weights... and the banner's link
         self._build_shortcuts()
         self.setAcceptDrops(True)
         self._update_banner()
@@ -222,7 +224,7 @@ class MainWindow(QMainWindow):
         self.status.setText(f"{'synthetic demo, ' if s.synthetic else ''}device: {device}")
 
     def _update_banner(self):
-        self.layer_panel.set_banner("" if self.session.checkpoint else NO_CHECKPOINT)
+        self.layer_panel.set_banner("" if self.session.checkpoint else NO_CHECKPOINT_BANNER)
 
     # ----------------------------------------------------------------- dialogs
 

@@ -566,36 +566,25 @@ def test_damaged_video_warning_in_status_bar_and_timeline(qtbot, window, monkeyp
     assert not window.timeline.warning.isVisibleTo(window)
 
 
-def test_partial_checkpoint_asks_before_predicting(qtbot, window, monkeypatch, tiny_checkpoint):
-    """Coded against checkpoint.PartialCheckpointError (the weights engineer's); faked here when absent."""
-    import salfom_app.jobs as jobs
-    from salfom_core import checkpoint
+def test_partial_checkpoint_asks_before_predicting(qtbot, window, tmp_path):
+    """A UMT encoder file fills only the encoder: the app asks; Yes predicts with it anyway."""
+    import torch
 
-    partial = getattr(checkpoint, "PartialCheckpointError", None)
-    if partial is None:
-        partial = type("PartialCheckpointError", (checkpoint.CheckpointError,), {})
-        monkeypatch.setattr(checkpoint, "PartialCheckpointError", partial, raising=False)
-    real = jobs.salfom_predictor
-    calls = []
+    from checkpoint_files import tiny_umt_state
+    from salfom_core import create_model
 
-    def predictor(path, device, allow_partial=False):
-        calls.append(allow_partial)
-        if not allow_partial:
-            raise partial(f"{path}: fills only the encoder; the decoder would stay untrained")
-        return real(path, device)
-
-    monkeypatch.setattr(jobs, "salfom_predictor", predictor)
-    import salfom_app.session as session
-    monkeypatch.setattr(session, "salfom_predictor", predictor)
+    umt = tmp_path / "umt_tiny.pth"
+    torch.save({"model": tiny_umt_state(create_model("salfom_tiny"))}, umt)
     window.open_video(DEMO_VIDEO)
-    window.load_checkpoint(tiny_checkpoint)
-    qtbot.waitUntil(lambda: window.partial_question is not None, timeout=30000)
-    assert "decoder would stay untrained" in window.partial_question.text()
-    assert window.checkpoint == str(tiny_checkpoint)          # asking is not forgetting
+    window.load_checkpoint(umt)
+    qtbot.waitUntil(lambda: window.partial_question is not None, timeout=60000)
+    assert "umt_tiny.pth" in window.partial_question.text() and "untrained" in window.partial_question.text()
+    assert window.checkpoint == str(umt) and window.settings.value("checkpoint") is None   # asked, not remembered
+    layer = next(l for l in window.state.layers if l.kind == "salfom")
+    assert not layer.running and not layer.done.any()
     window.partial_question.done(QMessageBox.Yes)
     layer = next(l for l in window.state.layers if l.kind == "salfom")
     qtbot.waitUntil(lambda: layer.done.any(), timeout=60000)
-    assert calls == [False, True]
     window.session.inference.cancel_all(wait=True)
 
 
