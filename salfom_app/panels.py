@@ -360,7 +360,6 @@ class MetricCurves(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.setMaximumHeight(110)
         # six metric columns share the width: all visible without a horizontal scrollbar
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.horizontalHeader().setMinimumSectionSize(40)
@@ -440,6 +439,10 @@ class MetricCurves(QWidget):
         self.table.setHorizontalHeaderLabels([METRIC_LABELS[k] for k in keys])
         self.table.setRowCount(len(self.state.layers))
         self.table.setVerticalHeaderLabels([layer.name for layer in self.state.layers])
+        # as tall as its rows: no empty band, no vertical scrollbar for a few layers
+        rows = max(1, len(self.state.layers))
+        self.table.setFixedHeight(min(self.table.horizontalHeader().height() + rows * self.table.verticalHeader()
+                                      .defaultSectionSize() + 4, 140))
         for row, layer in enumerate(self.state.layers):
             summary = layer.summary()
             for col, key in enumerate(keys):

@@ -206,6 +206,13 @@ class ViewerState:
             self.view_changed.emit(tuple(what))
 
     def set_compare(self, layer: Layer | None) -> None:
+        """The layer beside the active one; comparing the active layer makes the other one active."""
+        if layer is not None and layer is self.active:
+            other = self.compare if self.compare not in (None, layer) else \
+                next((l for l in reversed(self.layers) if l is not layer), None)
+            if other is not None:
+                self.set_active(other, compare=layer)
+                return
         if layer is not self.compare:
             self.compare = layer
             self.view_changed.emit(("compare",))

@@ -89,6 +89,9 @@ class MainWindow(QMainWindow):
     def open_any(self, path) -> None:
         self.session.open_any(path)
 
+    def cancel_all(self, wait: bool = False) -> None:
+        self.session.inference.cancel_all(wait)
+
     @property
     def checkpoint(self) -> str | None:
         return self.session.checkpoint
