@@ -58,7 +58,9 @@ class Exporter(QObject):
         dialog = QProgressDialog(f"Writing {path.name}...", "Cancel", 0, s.n_frames, self.parent_widget)
         dialog.setWindowModality(Qt.NonModal)
         dialog.setMinimumDuration(0)
+        gaze = s.gaze if s.show_fixations else None          # the fixations as the view shows them
         worker = export_worker(s.video_path, layer.read, path, layer.colormap, layer.opacity, layer.threshold,
+                               gaze=gaze, marker_style=s.marker_style, marker_size=s.marker_size,
                                _ignore_errors=True)
         worker.yielded.connect(lambda p: dialog.setValue(p[0]))
         dialog.canceled.connect(worker.quit)

@@ -14,10 +14,10 @@ from typing import Callable
 import numpy as np
 
 from salfom_core.evaluate import GroundTruth
+from salfom_core.overlay import MARKER_STYLES
 
 METRIC_LABELS = {"cc": "CC", "nss": "NSS", "sim": "SIM", "auc_judd": "AUC-Judd", "auc_shuffled": "sAUC",
                  "kld": "KLD"}
-MARKER_STYLES = ("ring", "cross", "dot")
 VIEW_MODES = ("single", "split")          # one pane, or two layers side by side
 
 

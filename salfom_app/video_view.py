@@ -12,16 +12,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from salfom_core.overlay import colormap_lut
+from salfom_core.overlay import colormap_lut, observer_colour
 
 from .state import Layer, ViewerState
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-
-OBSERVER_COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-                    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-                    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
-                    (170, 255, 195), (128, 128, 0)]
 
 
 def heat_lut(colormap: str, threshold: float = 0.0) -> np.ndarray:
@@ -116,7 +111,7 @@ class Pane:
         # benchmark coordinates: pixel (c, r), 1-based, is centred at (c - 0.5, r - 0.5) on screen
         xs, ys = np.asarray(xs) - 0.5, np.asarray(ys) - 0.5
         alpha = int(round(255 * state.marker_opacity))
-        colours = [OBSERVER_COLOURS[o % len(OBSERVER_COLOURS)] if o >= 0 else (255, 255, 255) for o in obs]
+        colours = [observer_colour(int(o)) for o in obs]
         size, style = state.marker_size, state.marker_style
         dark = pg.mkPen(0, 0, 0, min(alpha, 200), width=4 if style != "dot" else 1.5)
         if style == "dot":
@@ -341,15 +336,17 @@ class VideoView(QWidget):
             pane.outline.setData([], [])
 
     def composite(self) -> np.ndarray | None:
-        """The panes as one RGB image (frame + heatmap, the blend the view paints), side by side
-        in split view: 'export current frame'."""
-        from salfom_core.overlay import blend
+        """The panes as one RGB image (frame, heatmap, fixations: what the view paints), side by
+        side in split view: 'export current frame'."""
+        from salfom_core.export import overlay_frame
 
         if self.bundle is None:
             return None
+        s = self.state
+        fixations = self.bundle.fixations if s.show_fixations else None
         images = []
         for layer in self.shown_layers()[: len(self.panes)]:
             saliency = self.bundle.maps.get(layer.name) if layer is not None and layer.visible else None
-            images.append(self.bundle.image if saliency is None else
-                          blend(self.bundle.image, saliency, layer.colormap, layer.opacity, layer.threshold))
+            style = (layer.colormap, layer.opacity, layer.threshold) if layer is not None else ("jet", 0.5, 0.0)
+            images.append(overlay_frame(self.bundle.image, saliency, *style, fixations, s.marker_style, s.marker_size))
         return np.ascontiguousarray(np.concatenate(images, axis=1))

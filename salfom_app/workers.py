@@ -167,11 +167,13 @@ def metrics_worker(jobs: list[tuple[str, object, np.ndarray]], truth, names: tup
 
 @thread_worker(start_thread=False)
 def export_worker(video_path: Path, read_map, target: Path, colormap: str, opacity: float, threshold: float,
-                  frames: range | None = None):
-    """Overlay video export; yields (done, total); the file appears only when complete."""
+                  frames: range | None = None, gaze=None, marker_style: str = "ring", marker_size: int = 14):
+    """Overlay video export (with the fixations when `gaze` is given); yields (done, total); the
+    file appears only when complete."""
     from salfom_core.export import iter_overlay_video
 
     with open_video(video_path) as source:
         yield from iter_overlay_video(source, read_map, target, colormap=colormap, opacity=opacity,
-                                      threshold=threshold, frames=frames)
+                                      threshold=threshold, frames=frames, gaze=gaze, marker_style=marker_style,
+                                      marker_size=marker_size)
     return str(target)

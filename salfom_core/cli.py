@@ -54,6 +54,7 @@ def cmd_predict(args) -> int:
     from .video import open_video
 
     require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
+    _check_overlay_gaze(args)
     predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     out = Path(args.output)
@@ -72,9 +73,25 @@ def cmd_predict(args) -> int:
                 target = out / f"{name}_overlay.mp4"
                 with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
                     write_overlay_video(source, store.read, target, colormap=args.colormap,
+                                        gaze=_overlay_gaze(args, source),
                                         progress=lambda n, _t: bar.update(n - bar.n))
                 print(f"{name}: overlay video {target}", file=sys.stderr)
     return 0
+
+
+def _check_overlay_gaze(args) -> None:
+    if getattr(args, "gaze", None) and (not args.overlay or len(args.videos) != 1):
+        raise ValueError("--gaze draws the fixations on the overlay video: give it with --overlay and one video")
+
+
+def _overlay_gaze(args, source):
+    """The fixations to draw on the overlay (predict --overlay --gaze FILE), or None."""
+    if not getattr(args, "gaze", None):
+        return None
+    from .gaze import load_gaze
+
+    info = source.info
+    return load_gaze(args.gaze, (info.width, info.height), len(source), info.fps)
 
 
 def _pairs(args):
@@ -199,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="predict even with a checkpoint that leaves parts of the model untrained (experts)")
     p.add_argument("-o", "--output", required=True, help="output folder: <output>/<video>/0001.png ...")
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
+    p.add_argument("--gaze", help="with --overlay and one video: draw its fixations (CSV, SMI, annotation folder)")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
     p.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
     p.add_argument("--padding", default="repeat", choices=("repeat", "reverse"),
