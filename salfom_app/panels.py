@@ -180,6 +180,9 @@ class LayerPanel(QWidget):
         self.marker_opacity = QSlider(Qt.Horizontal)
         self.marker_opacity.setRange(10, 100)
         self.marker_opacity.valueChanged.connect(lambda v: state.set_view(marker_opacity=v / 100))
+        self.observers = QListWidget()          # the legend of observers: untick to hide one
+        self.observers.setMaximumHeight(110)
+        self.observers.itemChanged.connect(self._observer_toggled)
         self.ground_truth = QCheckBox("Ground-truth map")
         self.ground_truth.toggled.connect(lambda v: state.set_view(show_ground_truth=v))
         self.progress = QProgressBar()
@@ -209,6 +212,7 @@ class LayerPanel(QWidget):
         marker_form.addRow("Marker", self.marker_style)
         marker_form.addRow("Size", self.marker_size)
         marker_form.addRow("Opacity", self.marker_opacity)
+        marker_form.addRow(self.observers)
         layout.addWidget(markers)
         layout.addWidget(self.ground_truth)
         self._show_markers()
@@ -324,7 +328,32 @@ class LayerPanel(QWidget):
         if layer is not None:
             layer.set(**values)
 
+    def _observer_toggled(self, item: QListWidgetItem) -> None:
+        hidden = {self.observers.row(i) for i in (self.observers.item(r) for r in range(self.observers.count()))
+                  if i.checkState() != Qt.Checked}
+        self.state.set_view(hidden_observers=frozenset(hidden))
+
+    def _fill_observers(self) -> None:
+        from PySide6.QtGui import QIcon, QPixmap
+
+        from salfom_core.overlay import observer_colour
+
+        gaze = self.state.gaze
+        names = list(gaze.observers) if gaze is not None else []
+        self.observers.blockSignals(True)
+        self.observers.clear()
+        for k, name in enumerate(names):
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(*observer_colour(k)))
+            item = QListWidgetItem(QIcon(swatch), name)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Unchecked if k in self.state.hidden_observers else Qt.Checked)
+            self.observers.addItem(item)
+        self.observers.blockSignals(False)
+        self.observers.setVisible(bool(names))
+
     def _truth_changed(self) -> None:
+        self._fill_observers()
         has = self.state.truth is not None
         self.ground_truth.setEnabled(has)
         self.fixations.setEnabled(self.state.gaze is not None)

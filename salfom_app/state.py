@@ -90,7 +90,7 @@ class ViewerState:
 
     __slots__ = ("video", "video_path", "synthetic", "frame", "playing", "speed", "layers", "active", "compare",
                  "gaze", "truth", "truth_source", "show_fixations", "show_ground_truth", "view_mode",
-                 "curve_metric", "marker_style", "marker_size", "marker_opacity", "video_changed", "frame_changed", "layers_changed", "truth_changed",
+                 "curve_metric", "marker_style", "marker_size", "marker_opacity", "hidden_observers", "video_changed", "frame_changed", "layers_changed", "truth_changed",
                  "view_changed", "playing_changed", "speed_changed")
 
     def __init__(self):
@@ -110,6 +110,7 @@ class ViewerState:
         self.marker_style = "ring"        # fixation markers: ring, cross or dot
         self.marker_size = 14             # screen pixels, whatever the zoom
         self.marker_opacity = 0.9
+        self.hidden_observers: frozenset[int] = frozenset()   # observers whose markers are hidden
         self.show_ground_truth = False
         self.view_mode = "single"
         self.curve_metric = "cc"
@@ -137,6 +138,7 @@ class ViewerState:
         self.video, self.video_path, self.synthetic = video, Path(path), synthetic
         self.frame, self.layers, self.active, self.compare = 0, [], None, None
         self.gaze, self.truth, self.truth_source = None, None, ""
+        self.hidden_observers = frozenset()
         self.set_playing(False)
         self.video_changed.emit()
         self.layers_changed.emit()
@@ -221,12 +223,13 @@ class ViewerState:
 
     def set_truth(self, gaze=None, truth: GroundTruth | None = None, source: str = "") -> None:
         self.gaze, self.truth, self.truth_source = gaze, truth, source
+        self.hidden_observers = frozenset()          # indices of the previous gaze mean nothing now
         for layer in self.layers:
             layer.metrics = {}
         self.truth_changed.emit()
 
     VIEW_SETTINGS = ("show_fixations", "show_ground_truth", "view_mode", "curve_metric", "marker_style",
-                     "marker_size", "marker_opacity")
+                     "marker_size", "marker_opacity", "hidden_observers")
 
     def set_view(self, **values) -> None:
         """Change view settings (names in VIEW_SETTINGS); emits view_changed with what changed."""
@@ -250,6 +253,14 @@ class ViewerState:
 
     def set_curve_metric(self, metric: str) -> None:
         self.set_view(curve_metric=metric)
+
+    def shown_fixations(self, fixations):
+        """(x, y, observer) of a frame without the hidden observers' samples."""
+        if fixations is None or not self.hidden_observers:
+            return fixations
+        xs, ys, obs = (np.asarray(a) for a in fixations)
+        keep = ~np.isin(obs, list(self.hidden_observers))
+        return xs[keep], ys[keep], obs[keep]
 
     def ground_truth_frame(self, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(fixation map, continuous map) of a frame, or Nones."""

@@ -103,11 +103,12 @@ class Pane:
             self.heat.setOpacity(self.layer.opacity)      # same blend as the exported overlay
 
     def _dots(self, bundle, state: ViewerState) -> None:
-        if not state.show_fixations or bundle.fixations is None:
+        fixations = state.shown_fixations(bundle.fixations)
+        if not state.show_fixations or fixations is None:
             self.dots.setData([], [])
             self.outline.setData([], [])
             return
-        xs, ys, obs = bundle.fixations
+        xs, ys, obs = fixations
         # benchmark coordinates: pixel (c, r), 1-based, is centred at (c - 0.5, r - 0.5) on screen
         xs, ys = np.asarray(xs) - 0.5, np.asarray(ys) - 0.5
         alpha = int(round(255 * state.marker_opacity))
@@ -255,7 +256,7 @@ class VideoView(QWidget):
         if "show_ground_truth" in what:
             self._reconfigure()                    # the loader reads the GT map only when shown
         elif self.bundle is not None and set(what) & {"active", "compare", "show_fixations", "marker_style",
-                                                      "marker_size", "marker_opacity"}:
+                                                      "marker_size", "marker_opacity", "hidden_observers"}:
             self.show_bundle(self.bundle)          # every visible layer's map is in the bundle already
 
     def _ready(self, bundle) -> None:
@@ -343,7 +344,7 @@ class VideoView(QWidget):
         if self.bundle is None:
             return None
         s = self.state
-        fixations = self.bundle.fixations if s.show_fixations else None
+        fixations = s.shown_fixations(self.bundle.fixations) if s.show_fixations else None
         images = []
         for layer in self.shown_layers()[: len(self.panes)]:
             saliency = self.bundle.maps.get(layer.name) if layer is not None and layer.visible else None

@@ -108,3 +108,22 @@ def test_colour_bar_shows_the_transparent_ramp_and_the_cutoff(qtbot, window):
     for value, colour in ((0.98, lut[250]), (0.02, bar.BACKGROUND)):
         p = window.view.graphics.mapFromScene(vb.mapViewToScene(QPointF(0.5, value)))
         assert np.abs(shot[p.y(), p.x(), :3].astype(int) - colour).max() <= 12, value
+
+
+def test_observer_legend_hides_one_observer(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    window.open_video(DEMO_VIDEO)
+    legend = window.layer_panel.observers
+    assert legend.count() == 8 and legend.item(0).text() == "S1"
+    frame = next(i for i in range(150) if 0 in window.state.gaze.for_frame(i)[2])
+    window.seek(frame)
+    wait_frame(qtbot, window, frame)
+    total = len(window.state.gaze.for_frame(frame)[0])
+    s1 = int(np.sum(window.state.gaze.for_frame(frame)[2] == 0))
+    assert len(window.view.panes[0].dots.data) == total
+    legend.item(0).setCheckState(Qt.Unchecked)
+    assert window.state.hidden_observers == frozenset({0})
+    assert len(window.view.panes[0].dots.data) == total - s1 and s1 > 0
+    legend.item(0).setCheckState(Qt.Checked)
+    assert len(window.view.panes[0].dots.data) == total
