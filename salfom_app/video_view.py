@@ -114,7 +114,8 @@ class Pane:
         alpha = int(round(255 * state.marker_opacity))
         colours = [observer_colour(int(o)) for o in obs]
         size, style = state.marker_size, state.marker_style
-        dark = pg.mkPen(0, 0, 0, min(alpha, 200), width=4 if style != "dot" else 1.5)
+        # thin strokes: a cluster of observers must not hide the map under it
+        dark = pg.mkPen(0, 0, 0, min(alpha, 200), width=3 if style != "dot" else 1.5)
         if style == "dot":
             self.outline.setData([], [])
             self.dots.setData(xs, ys, size=max(3, size // 2), symbol="o", pen=dark,
@@ -122,7 +123,7 @@ class Pane:
             return
         symbol = "o" if style == "ring" else "crosshair"
         self.outline.setData(xs, ys, size=size, symbol=symbol, pen=dark, brush=pg.mkBrush(None))
-        self.dots.setData(xs, ys, size=size, symbol=symbol, pen=[pg.mkPen(*c, alpha, width=2) for c in colours],
+        self.dots.setData(xs, ys, size=size, symbol=symbol, pen=[pg.mkPen(*c, alpha, width=1.5) for c in colours],
                           brush=pg.mkBrush(None))
 
 

@@ -60,12 +60,12 @@ def draw_fixations(image: np.ndarray, xs, ys, observers, style: str = "ring", si
         centre = (int(round(x - 1)), int(round(y - 1)))
         colour = observer_colour(int(o))
         if style == "ring":
-            cv2.circle(marks, centre, radius, (0, 0, 0), 4, cv2.LINE_AA)
+            cv2.circle(marks, centre, radius, (0, 0, 0), 3, cv2.LINE_AA)
             cv2.circle(marks, centre, radius, colour, 2, cv2.LINE_AA)
         elif style == "cross":
             for dx, dy in ((radius, 0), (0, radius)):
                 a, b = (centre[0] - dx, centre[1] - dy), (centre[0] + dx, centre[1] + dy)
-                cv2.line(marks, a, b, (0, 0, 0), 4, cv2.LINE_AA)
+                cv2.line(marks, a, b, (0, 0, 0), 3, cv2.LINE_AA)
                 cv2.line(marks, a, b, colour, 2, cv2.LINE_AA)
         else:
             cv2.circle(marks, centre, max(2, radius // 2), colour, -1, cv2.LINE_AA)
