@@ -419,6 +419,7 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow      # about 6 s: a model computes
 def test_dragging_the_slider_moves_inference_to_the_new_frame(qtbot, window, tiny_checkpoint):
     window.open_video(DEMO_VIDEO)
     window.load_checkpoint(tiny_checkpoint)
@@ -436,7 +437,6 @@ def test_dragging_the_slider_moves_inference_to_the_new_frame(qtbot, window, tin
     window.session.inference.cancel_all(wait=True)
 
 
-@pytest.mark.slow      # about 8 s: the metrics of the whole clip first
 def test_curve_click_and_next_worst_move_the_playhead_the_painted_frame_and_inference(qtbot, window):
     from PySide6.QtCore import QPointF
     from PySide6.QtTest import QTest
