@@ -7,7 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGraphicsItem, QGroupBox,
+                               QHBoxLayout,
                                QHeaderView, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSlider,
                                QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -379,6 +380,10 @@ class MetricCurves(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "frame")
         self.plot.getAxis("left").enableAutoSIPrefix(False)     # CC 0.2, not "200 x0.001"
+        # the grid is drawn by the axes across the whole plot, so each cursor move repainted them
+        # (10 ms a frame): cached as pixmaps they repaint only when the range changes
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         # the legend is a row above the plot, never drawn over the curves
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.RichText)

@@ -7,6 +7,8 @@ the table.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -115,16 +117,28 @@ class Pane:
         colours = [observer_colour(int(o)) for o in obs]
         size, style = state.marker_size, state.marker_style
         # thin strokes: a cluster of observers must not hide the map under it
-        dark = pg.mkPen(0, 0, 0, min(alpha, 200), width=3 if style != "dot" else 1.5)
+        dark = _pen((0, 0, 0), min(alpha, 200), 3 if style != "dot" else 1.5)
         if style == "dot":
             self.outline.setData([], [])
             self.dots.setData(xs, ys, size=max(3, size // 2), symbol="o", pen=dark,
-                              brush=[pg.mkBrush(*c, alpha) for c in colours])
+                              brush=[_brush(c, alpha) for c in colours])
             return
         symbol = "o" if style == "ring" else "crosshair"
-        self.outline.setData(xs, ys, size=size, symbol=symbol, pen=dark, brush=pg.mkBrush(None))
-        self.dots.setData(xs, ys, size=size, symbol=symbol, pen=[pg.mkPen(*c, alpha, width=1.5) for c in colours],
-                          brush=pg.mkBrush(None))
+        self.outline.setData(xs, ys, size=size, symbol=symbol, pen=dark, brush=_brush(None, 0))
+        self.dots.setData(xs, ys, size=size, symbol=symbol, pen=[_pen(c, alpha, 1.5) for c in colours],
+                          brush=_brush(None, 0))
+
+
+@lru_cache(maxsize=512)
+def _pen(colour: tuple, alpha: int, width: float):
+    """The same pen object for the same style: pyqtgraph's symbol atlas then reuses its
+    rendered marker instead of drawing a new one for every point of every frame (60 ms a frame)."""
+    return pg.mkPen(*colour, alpha, width=width)
+
+
+@lru_cache(maxsize=512)
+def _brush(colour: tuple | None, alpha: int):
+    return pg.mkBrush(None) if colour is None else pg.mkBrush(*colour, alpha)
 
 
 def layer_status(layer: Layer, has_map: bool) -> str:
@@ -158,10 +172,14 @@ class ColourBar:
         plot.addItem(self.cutoff)
         plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
         self.ramp: np.ndarray | None = None
+        self._shown = None
         self.show(None)
 
     def show(self, layer: Layer | None) -> None:
         colormap, opacity, threshold = (layer.colormap, layer.opacity, layer.threshold) if layer else ("jet", 0.5, 0)
+        if self._shown == (colormap, opacity, threshold):
+            return                     # unchanged: no repaint of the bar (it would cost every frame)
+        self._shown = (colormap, opacity, threshold)
         lut = heat_lut(colormap, threshold).astype(np.float32)
         alpha = lut[:, 3:] / 255 * opacity
         ramp = lut[:, :3] * alpha + self.BACKGROUND * (1 - alpha)
