@@ -162,7 +162,9 @@ def step_infer(args, report: Reporter) -> None:
             continue
         if best is None or line["windows_per_s"] > best["windows_per_s"]:
             best = line
-    if best is not None and (smoke or not all(ok for _, _, ok in infer_targets(best))):
+    # a smoke run profiles once (the infer step) to run that code; a GPU run wherever a target is missed
+    profile_smoke = smoke and args.step == "infer"
+    if best is not None and (profile_smoke or (not smoke and not all(ok for _, _, ok in infer_targets(best)))):
         _write_profile(report, f"{args.step}_trace.json.gz", f"{args.step}: mode {best['mode']}, batch {bench.batch}",
                        lambda trace: bench.profile(best["mode"], trace))
 
@@ -193,7 +195,7 @@ def _write_profile(report: Reporter, trace_name: str, title: str, run) -> None:
 # --------------------------------------------------------------------------- 2. accuracy
 
 
-def golden_model(golden: Path | None, smoke: bool) -> torch.nn.Module:
+def golden_model(golden: Path | None, smoke: bool, device: torch.device | None = None) -> torch.nn.Module:
     """salfom_l16 with the golden weights (the fill rule of tests/fill_rule.py, official names,
     loaded as tests/test_golden.py loads them); in a smoke run salfom_tiny with its own
     parameter names filled by the same rule."""
@@ -201,7 +203,8 @@ def golden_model(golden: Path | None, smoke: bool) -> torch.nn.Module:
 
     from salfom_core import create_model, load_weights
 
-    model = create_model(_preset(smoke)).eval()
+    with torch.device(device or "cpu"):     # random initialisation of 400 M weights is slow on the CPU
+        model = create_model(_preset(smoke)).eval().to(device or "cpu")
     if smoke:
         filled = {k: fill(k, tuple(v.shape)) for k, v in model.state_dict().items()}
         model.load_state_dict({k: v for k, v in filled.items() if v is not None}, strict=False)
@@ -235,10 +238,9 @@ def step_accuracy(args, report: Reporter) -> None:
 
     golden = _golden_dir(args)
     t0 = time.perf_counter()
-    model = golden_model(golden, args.smoke)
-    build_s = time.perf_counter() - t0
     device = report.device
-    model.to(device)
+    model = golden_model(golden, args.smoke, device)
+    build_s = time.perf_counter() - t0
     clip = golden_input().to(device)
     _set_tf32(False)
     with torch.no_grad():
@@ -290,7 +292,8 @@ def step_train(args, report: Reporter) -> None:
     ]
     if args.smoke or not all(ok):
         _write_profile(report, "train_trace.json.gz", "training step at batch 1, checkpointing on",
-                       lambda trace: train_bench.profile_step(_preset(args.smoke), device, amp, True, trace))
+                       lambda trace: train_bench.profile_step(_preset(args.smoke), device, amp, True, trace,
+                                                              steps=1 if args.smoke else 2))
 
 
 # --------------------------------------------------------------------------- 4. end to end
@@ -368,15 +371,15 @@ def _e2e_predict(args, report: Reporter, work: Path, device: torch.device) -> No
 
     checkpoint = work / "golden.pt"
     if not checkpoint.exists():    # step 2 writes it; build it here when step 2 did not get that far
-        save_checkpoint(checkpoint, golden_model(_golden_dir(args), args.smoke), {"source": "golden fill rule"})
+        save_checkpoint(checkpoint, golden_model(_golden_dir(args), args.smoke, device), {"source": "golden fill rule"})
     if args.smoke:
-        clip = _synthetic_clip(work / "smoke_clip.avi")
+        clip = _synthetic_clip(work / "smoke_clip.avi", n_frames=12)
     else:
         clip = Path(args.clip or "")
         if not clip.is_file():
             raise FileNotFoundError(f"--clip {args.clip}: not a file (copy shared/data/dhf1k_0002/0002.avi, "
                              "see bench/gpu_check.sh)")
-    n_reference = 20 if args.smoke else 96
+    n_reference = 6 if args.smoke else 96
     common = ["-c", str(checkpoint), "--device", str(device), "--cache", str(work / "cache"), "-q"]
     t0 = time.perf_counter()
     rc = _cli(["predict", str(clip), "-o", str(work / "pred_bf16"), "--dtype", "bfloat16",
@@ -404,7 +407,7 @@ def _e2e_train(args, report: Reporter, work: Path, device: torch.device) -> None
     from salfom_core.synthetic import write_dataset
 
     smoke = args.smoke
-    n_train, epochs = (4, 2) if smoke else (10, 2)
+    n_train, epochs = (3, 2) if smoke else (10, 2)
     data = write_dataset(work / "data", "dhf1k", {"train": n_train, "val": 1})
     run = work / "run"
     config = work / "train.toml"
@@ -465,19 +468,19 @@ def step_summary(args) -> int:
     name = next((line["device"] for line in lines if "device" in line), "unknown")
     report = Reporter(args.out, "summary", None, args.smoke, name)
     modes = [line for line in lines if line.get("bench") == "infer" and line.get("mode") != "baseline"]
-    if modes:
+    if modes:   # the targets are judged on the fastest mode measured
         best = max(modes, key=lambda line: line["windows_per_s"])
         for check, (target, value, met) in zip(INFER_CHECKS, infer_targets(best)):
             report.check(check, value, target, met, speed=True, mode=best["mode"], batch=best["batch"],
                          fraction_of_datasheet_bf16_peak=best.get("fraction_of_datasheet_bf16_peak"),
                          bf16_peak_reference=best.get("bf16_peak_reference"))
-    else:
+    elif {"infer", "infer_compile"} & set(args.steps.split(",")):
         report.check("infer_fast_mode_runs", None, "a fast mode runs", False)
     lines = [json.loads(t) for t in results.read_text().splitlines() if t.strip()]
     checks = [line for line in lines if "check" in line]
     done = [line["step"] for line in lines if line.get("step_done")]
     failed = [c["check"] for c in checks if c["pass"] is False]
-    missing = [s for s in STEPS if s not in done]
+    missing = [s for s in args.steps.split(",") if s and s not in done]
     summary = {"summary": True, "checks_passed": sum(c["pass"] is True for c in checks), "checks_failed": failed,
                "checks_not_judged": [c["check"] for c in checks if c["pass"] is None],
                "steps_done": done, "steps_missing": missing, "pass": not failed and not missing}
@@ -497,10 +500,14 @@ def main(argv=None) -> int:
     parser.add_argument("--golden", help="folder with salfom_state_dict_manifest.json and salfom_logits.npy")
     parser.add_argument("--clip", help="the real clip of step 4 (DHF1K 0002.avi)")
     parser.add_argument("--work", help="scratch folder (checkpoints, maps, the synthetic dataset)")
+    parser.add_argument("--steps", default=",".join(STEPS), help="summary: the steps that should have finished")
     args = parser.parse_args(argv)
     if args.step == "summary":
         return step_summary(args)
-    device = _device(args.smoke)
+    if args.step == "preflight":   # reports what is there; the script stops after it without CUDA
+        device = torch.device("cuda" if torch.cuda.is_available() and not args.smoke else "cpu")
+    else:
+        device = _device(args.smoke)
     report = Reporter(args.out, args.step, device, args.smoke)
     t0 = time.perf_counter()
     try:

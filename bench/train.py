@@ -60,9 +60,9 @@ def measure(preset: str, device: torch.device, amp: str, checkpointing: bool, re
     return out
 
 
-def profile_step(preset: str, device: torch.device, amp: str, checkpointing: bool, trace_path) -> str:
-    """A torch.profiler trace of two training steps (see common.profile); returns the top operators."""
-    return profile(make_step(preset, device, amp, checkpointing), device, trace_path)
+def profile_step(preset: str, device: torch.device, amp: str, checkpointing: bool, trace_path, steps: int = 2) -> str:
+    """A torch.profiler trace of `steps` training steps (see common.profile); returns the top operators."""
+    return profile(make_step(preset, device, amp, checkpointing), device, trace_path, steps=steps)
 
 
 def train_bench(preset: str, device: torch.device, amp: str, repeats: int) -> dict:
