@@ -165,8 +165,11 @@ def step_infer(args, report: Reporter) -> None:
     # a smoke run profiles once (the infer step) to run that code; a GPU run wherever a target is missed
     profile_smoke = smoke and args.step == "infer"
     if best is not None and (profile_smoke or (not smoke and not all(ok for _, _, ok in infer_targets(best)))):
-        _write_profile(report, f"{args.step}_trace.json.gz", f"{args.step}: mode {best['mode']}, batch {bench.batch}",
-                       lambda trace: bench.profile(best["mode"], trace))
+        # a replayed CUDA graph shows as one launch: profile the same kernels launched one by one
+        mode = {"cudagraph": "eager", "compile+cudagraph": "compile"}.get(best["mode"], best["mode"])
+        mode = mode if mode in bench.callables else best["mode"]
+        _write_profile(report, f"{args.step}_trace.json.gz", f"{args.step}: mode {mode}, batch {bench.batch}",
+                       lambda trace: bench.profile(mode, trace))
 
 
 def infer_targets(line: dict) -> list[tuple[str, object, bool]]:
