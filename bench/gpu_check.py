@@ -7,6 +7,7 @@ one process each (a crash or a timeout loses one step, not the run):
     python bench/gpu_check.py accuracy  --out OUTDIR --golden DIR --work DIR [--smoke]   # 2.
     python bench/gpu_check.py train     --out OUTDIR [--smoke]      # 3. step with/without checkpointing
     python bench/gpu_check.py e2e       --out OUTDIR --clip FILE --work DIR [--smoke]    # 4.
+    python bench/gpu_check.py infer_compile --out OUTDIR [--smoke]  # 1. again, torch.compile modes
     python bench/gpu_check.py summary   --out OUTDIR                # exit 1 if a check failed
 
 Without --smoke: salfom_l16 on the CUDA device, the issue's targets. With --smoke: the same
@@ -48,7 +49,7 @@ MAX_LOGITS_DIFF = 1e-4                  # float32 logits against the reference i
 MAX_RELOAD_CC_DIFF = 1e-3               # best.pt's validation CC, recomputed after reloading
 
 SMOKE_NOTE = "toy size on the CPU: the target applies to salfom_l16 on an H100/H200, not judged here"
-STEPS = ("infer", "infer_compile", "accuracy", "train", "e2e")
+STEPS = ("infer", "accuracy", "train", "e2e", "infer_compile")
 
 
 class Reporter:

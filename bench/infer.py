@@ -151,7 +151,7 @@ class InferBench:
         finally:
             self.model.set_explicit_attention(False)
         self.base_windows_per_s = result["windows_per_s"]
-        return self._line("baseline", dtype="float32", attention="explicit", batch=1, **result)
+        return self._line("baseline", dtype="float32", attention="explicit", batch=1, tf32=False, **result)
 
     def _callable(self, variant: str):
         if variant not in VARIANTS:
@@ -180,7 +180,7 @@ class InferBench:
         self.callables[variant] = fn
         result = self._measure(fn, self.batch, self.repeats)
         line = self._line(variant, dtype="bfloat16" if self.fast_dtype else "float32", attention="sdpa",
-                          batch=self.batch, compile=variant.startswith("compile"),
+                          batch=self.batch, tf32=self.cuda, compile=variant.startswith("compile"),
                           cuda_graph=variant.endswith("cudagraph"), first_call_s=round(first_call_s, 2), **result,
                           **peak_fields(self.name, result["achieved_tflops"], self.matmul_tflops))
         if self.base_windows_per_s:

@@ -26,7 +26,8 @@ from salfom_core.losses import kl_cc_loss  # noqa: E402
 def make_step(preset: str, device: torch.device, amp: str, checkpointing: bool):
     """A model, its optimizer and one training step on a fixed random clip: step() runs it."""
     torch.manual_seed(0)
-    model = create_model(preset).to(device).train()
+    with torch.device(device):       # initialised where it runs: the CPU is slow at 300 M weights
+        model = create_model(preset).to(device).train()
     model.set_grad_checkpointing(checkpointing)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
     clip = torch.randn(1, 3, 16, 224, 224, device=device)
