@@ -13,7 +13,8 @@ one process each (a crash or a timeout loses one step, not the run):
 Without --smoke: salfom_l16 on the CUDA device, the issue's targets. With --smoke: the same
 steps at toy size on the CPU (salfom_tiny, few windows, a synthetic clip); the speed targets
 are then reported but not judged ("pass": null), the accuracy and end-to-end checks are, and
-the profiler traces are written whatever the figures (so that code has run before a GPU run).
+the infer and train steps write their profiler traces whatever the figures (so that code has
+run before a GPU run).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))   # the golden fill rule lives with the golden tests
+sys.path.append(str(ROOT / "tests"))      # the golden fill rule (fill_rule.py) lives with the golden tests
 
 from common import device_name  # noqa: E402
 
@@ -86,11 +87,6 @@ class Reporter:
         traceback.print_exc()
         self.check(name, None, "runs without an error", False, error=f"{type(exc).__name__}: {exc}")
 
-    def write_text(self, name: str, text: str) -> Path:
-        path = self.out / name
-        path.write_text(text, encoding="utf-8")
-        return path
-
 
 def _jsonable(value):
     if isinstance(value, (np.floating, np.integer)):
@@ -130,7 +126,8 @@ def step_preflight(args, report: Reporter) -> None:
         line.update(gpu_memory_gib=round(props.total_memory / 2 ** 30, 1),
                     compute_capability=f"{props.major}.{props.minor}", cuda=torch.version.cuda)
     report.emit(line)
-    report.check("pyav_importable", av_version, "PyAV imports (step 4 decodes the clip with it)", av_version is not None)
+    report.check("pyav_importable", av_version, "PyAV imports (step 4 decodes the clip with it)",
+                 av_version is not None)
 
 
 # --------------------------------------------------------------------------- 1. inference speed
@@ -264,7 +261,8 @@ def step_accuracy(args, report: Reporter) -> None:
             _set_tf32(True)
             with torch.no_grad():
                 tf32 = model.forward_logits(clip).float()
-            report.emit({"figure": "float32_tf32_logits_vs_golden", "max_abs_diff": float((tf32 - expected).abs().max())})
+            report.emit({"figure": "float32_tf32_logits_vs_golden",
+                         "max_abs_diff": float((tf32 - expected).abs().max())})
             _set_tf32(False)
     diff = float((map16 - map32).abs().max())
     # > 0: bf16 really ran (autocast silently off would compare float32 with itself)
@@ -492,8 +490,8 @@ def step_summary(args) -> int:
     return 0 if summary["pass"] else 1
 
 
-STEP_FUNCTIONS = {"preflight": step_preflight, "infer": step_infer, "infer_compile": step_infer, "accuracy": step_accuracy,
-                  "train": step_train, "e2e": step_e2e}
+STEP_FUNCTIONS = {"preflight": step_preflight, "infer": step_infer, "infer_compile": step_infer,
+                  "accuracy": step_accuracy, "train": step_train, "e2e": step_e2e}
 
 
 def main(argv=None) -> int:
