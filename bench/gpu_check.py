@@ -340,18 +340,18 @@ def _maps(folder: Path) -> list[Path]:
 
 
 def _map_difference(a_folder: Path, b_folder: Path, n: int) -> dict:
+    """Differences of the first n maps of two `salfom predict` outputs, on the 0..1 scale."""
     import cv2
 
     a, b = _maps(a_folder)[:n], _maps(b_folder)[:n]
     if len(a) < n or len(b) < n:
         raise RuntimeError(f"expected {n} maps in each of {a_folder} ({len(a)}) and {b_folder} ({len(b)})")
-    worst, means = 0.0, []
-    for pa, pb in zip(a, b):
-        ma = cv2.imread(str(pa), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
-        mb = cv2.imread(str(pb), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
-        worst = max(worst, float(np.abs(ma - mb).max()))
-        means.append(float(np.abs(ma - mb).mean()))
-    return {"max_abs_diff": worst, "mean_abs_diff": float(np.mean(means)), "frames": n}
+    diffs = np.stack([np.abs(cv2.imread(str(pa), cv2.IMREAD_GRAYSCALE).astype(np.float32)
+                             - cv2.imread(str(pb), cv2.IMREAD_GRAYSCALE).astype(np.float32)) / 255
+                      for pa, pb in zip(a, b)])
+    return {"max_abs_diff": float(diffs.max()), "mean_abs_diff": float(diffs.mean()),
+            "p99_9_abs_diff": float(np.percentile(diffs, 99.9)),
+            "fraction_of_pixels_over_bound": float((diffs > MAX_BF16_MAP_DIFF).mean()), "frames": n}
 
 
 def step_e2e(args, report: Reporter) -> None:
@@ -400,9 +400,11 @@ def _e2e_predict(args, report: Reporter, work: Path, device: torch.device) -> No
     if not report.check("e2e_predict_float32_exit_code", rc, "0", rc == 0):
         return
     diff = _map_difference(work / "pred_bf16", work / "pred_float32", n_reference)
-    report.check("e2e_predict_bf16_vs_float32_maps", diff["max_abs_diff"],
-                 f"<= {MAX_BF16_MAP_DIFF:g} (8-bit maps / 255)", diff["max_abs_diff"] <= MAX_BF16_MAP_DIFF,
-                 mean_abs_diff=diff["mean_abs_diff"], frames=diff["frames"])
+    # the maps as written: each min-max scaled to 0..255, which magnifies the model's bf16 error
+    # by 1 / (the map's range) before the 8-bit rounding (1/255) adds to it
+    worst = diff.pop("max_abs_diff")
+    report.check("e2e_predict_bf16_vs_float32_maps", worst, f"<= {MAX_BF16_MAP_DIFF:g} (the written 8-bit maps / 255)",
+                 worst <= MAX_BF16_MAP_DIFF, **diff)
 
 
 def _e2e_train(args, report: Reporter, work: Path, device: torch.device) -> None:
