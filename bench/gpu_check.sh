@@ -95,7 +95,7 @@ done
 done
 
 if [ "$SMOKE" = 0 ] && compgen -G "$REPO/.whl/*.whl" > /dev/null; then
-    SITE="${TMPDIR:-/tmp}/salfom_gpu_check_site"
+    SITE="$WORK/site"
     log "installing the carried wheels: $(cd "$REPO/.whl" && echo *.whl)"
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
         "$REPO"/.whl/*.whl >> "$LOG" 2>&1 || { log "gpu_check.sh: installing .whl/*.whl failed (see $LOG)"; exit 2; }
