@@ -108,7 +108,7 @@ def load_weights(model: nn.Module, source: str | os.PathLike | Mapping[str, Any]
 
 def _load_state(model: nn.Module, state: Mapping[str, torch.Tensor], meta: dict) -> LoadReport:
     cfg = model.cfg
-    state = strip_prefixes(state, ("module.",))   # DataParallel / DDP saves
+    state = strip_prefixes(state, ("module.", "_orig_mod."))   # DataParallel / DDP and torch.compile saves
     if meta:
         kind = "studio"
         if meta.get("preset") and meta["preset"] != cfg.name:

@@ -123,14 +123,20 @@ class StopFlag:
 
     def __init__(self):
         self.set = False
+        self._previous = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                signal.signal(sig, self._handle)
+                self._previous[sig] = signal.signal(sig, self._handle)
             except ValueError:   # not the main thread (tests calling train())
                 pass
 
     def _handle(self, *_):
         self.set = True
+
+    def restore(self) -> None:
+        """Give the signals back to their previous handlers (a program that trains twice)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -245,6 +251,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         release_cached_memory(device)
         raise DeviceOutOfMemory(device, cfg.batch_size, str(exc).splitlines()[0] if str(exc) else "") from None
     finally:
+        stop.restore()
         log.close()
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()
