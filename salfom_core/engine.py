@@ -322,8 +322,9 @@ class _FramePool:
 
     def gather(self, windows: list[list[int]]) -> torch.Tensor:
         """(B, 3, T, S, S) clips of the windows' frames, oldest first."""
-        index = torch.tensor([[self.slot[k] for k in w] for w in windows], device=self.device)
-        return self.frames[index].permute(0, 2, 1, 3, 4)
+        index = torch.tensor([self.slot[k] for w in windows for k in w], device=self.device)
+        clips = torch.index_select(self.frames, 0, index).view(len(windows), -1, 3, self.size, self.size)
+        return clips.permute(0, 2, 1, 3, 4)
 
 
 def postprocess_batch(saliency: torch.Tensor, size: tuple[int, int], blur: bool = True) -> np.ndarray:
