@@ -2,11 +2,9 @@
 import json
 import os
 import signal
-from pathlib import Path
 
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from dist_helpers import run_ranks
 from salfom_core import create_model
