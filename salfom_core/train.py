@@ -6,7 +6,10 @@
 Every step and every validation is appended to `<output>/log.jsonl` (one JSON object a line,
 flushed at once) so the app, or any program, can follow a run live. Each epoch writes
 `last.pt` (weights, optimizer, epoch: what --resume needs) and `best.pt` when validation CC
-improves, both atomically. SIGTERM or SIGINT stops after the current step, saving `last.pt`.
+improves, both atomically. SIGTERM or SIGINT stops after the current step (under torchrun
+every rank after the same step), saving `last.pt`; --resume continues with the next epoch,
+drawing the clips an uninterrupted run would have. Under torchrun each process trains on
+the GPU of its LOCAL_RANK (NCCL), or on the CPU (gloo).
 """
 from __future__ import annotations
 
