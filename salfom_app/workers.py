@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -142,7 +143,9 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
                                      {"video": str(video_path), "preset": getattr(predictor, "preset", None),
                                       "dtype": getattr(predictor, "dtype", None)})
         yield "store", store
-        yield from iter_predict(source, predictor, store, settings, start_at=playhead)
+        # closed with this worker: the engine's decoding thread stops when the user cancels
+        with contextlib.closing(iter_predict(source, predictor, store, settings, start_at=playhead)) as steps:
+            yield from steps
 
 
 @thread_worker(start_thread=False)
