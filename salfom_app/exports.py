@@ -19,7 +19,7 @@ from salfom_core.atomic import atomic_write_bytes, atomic_write_text
 from salfom_core.metrics import METRICS
 
 from .state import METRIC_LABELS, ViewerState
-from .workers import export_worker
+from .workers import close_on_abort, export_worker
 
 
 class Exporter(QObject):
@@ -59,9 +59,9 @@ class Exporter(QObject):
         dialog.setWindowModality(Qt.NonModal)
         dialog.setMinimumDuration(0)
         gaze = s.gaze if s.show_fixations else None          # the fixations as the view shows them
-        worker = export_worker(s.video_path, layer.read, path, layer.colormap, layer.opacity, layer.threshold,
-                               gaze=gaze, marker_style=s.marker_style, marker_size=s.marker_size,
-                               _ignore_errors=True)
+        worker = close_on_abort(export_worker(s.video_path, layer.read, path, layer.colormap, layer.opacity,
+                                              layer.threshold, gaze=gaze, marker_style=s.marker_style,
+                                              marker_size=s.marker_size, _ignore_errors=True))
         worker.yielded.connect(lambda p: dialog.setValue(p[0]))
         dialog.canceled.connect(worker.quit)
         worker.errored.connect(lambda exc: self.error.emit("Export failed", f"{path}: {exc}"))

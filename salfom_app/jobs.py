@@ -20,7 +20,7 @@ from salfom_core.metrics import METRICS
 from salfom_core.model_cache import ModelCache
 
 from .state import Layer, ViewerState
-from .workers import inference_worker, metrics_worker
+from .workers import close_on_abort, inference_worker, metrics_worker
 
 MODELS = ModelCache()        # one loaded model per device for the whole app, reused across videos
 
@@ -76,8 +76,8 @@ class InferenceJobs(QObject):
         layer = Layer(name, kind, s.n_frames, lambda i: None, source=str(source), running=True)
         self.prepare_layer(layer)
         s.add_layer(layer)
-        worker = inference_worker(s.video_path, make_predictor, self.cache_dir, settings, self.playhead,
-                                  _ignore_errors=True)      # errors go to `failed`
+        worker = close_on_abort(inference_worker(s.video_path, make_predictor, self.cache_dir, settings,
+                                                 self.playhead, _ignore_errors=True))      # errors go to `failed`
         worker.yielded.connect(lambda item, layer=layer: self._step(layer, item))
         worker.errored.connect(lambda exc, layer=layer: self._failed(layer, exc))
         worker.finished.connect(lambda layer=layer, w=worker: self._finished(layer, w))
@@ -223,7 +223,7 @@ class MetricsJobs(QObject):
             return
         for layer_name, _read, frames in jobs:
             self.scored[layer_name][frames] = True      # claimed: not scheduled twice
-        worker = metrics_worker(jobs, self.state.truth, METRICS, _ignore_errors=True)
+        worker = close_on_abort(metrics_worker(jobs, self.state.truth, METRICS, _ignore_errors=True))
         # results of a job stopped by a reset (new truth) are dropped, not mixed with the new ones
         worker.yielded.connect(lambda item, w=worker: self._step(item) if self.job is w else None)
         worker.errored.connect(lambda exc: self.error.emit(str(exc)))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from superqt.utils import thread_worker
 
 from salfom_core.engine import EngineSettings, iter_predict
@@ -131,6 +131,15 @@ class FrameLoader(QObject):
         self._thread.wait(5000)
         if self._video is not None:
             self._video.close()
+
+
+def close_on_abort(worker):
+    """superqt stops iterating an aborted generator worker but never closes the generator, so
+    its `finally` and `with` blocks (the engine's decoding thread, a partial export file) would
+    wait for garbage collection, or for the interpreter's exit. Close it in the worker's thread,
+    right at the abort."""
+    worker.aborted.connect(lambda: worker._gen.close(), Qt.DirectConnection)
+    return worker
 
 
 @thread_worker(start_thread=False)

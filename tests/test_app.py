@@ -609,3 +609,20 @@ def test_command_line_reproduces_frame_view_and_comparison(qtbot, window, oracle
     apply_view_arguments(window, parse_args([str(DEMO_VIDEO), "--view", "single", "--compare", "nope"]))
     assert "'nope'" in window.errors[-1] and "'oracle'" in window.errors[-1]
     assert s.view_mode == "single" and len(window.view.panes) == 1
+
+
+def test_cancelled_export_leaves_no_partial_file_and_inference_stops_its_decoder(qtbot, window, tmp_path):
+    """A cancelled generator worker is closed at once (its cleanup runs), not at interpreter exit."""
+    import threading
+
+    window.open_video(DEMO_VIDEO)
+    target = tmp_path / "out" / "overlay.mp4"
+    worker = window.exporter.overlay(target)
+    qtbot.waitUntil(lambda: any(p.name.startswith(".overlay") for p in target.parent.glob(".*")), timeout=20000)
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        worker.quit()
+    assert not target.exists() and not list(target.parent.glob(".overlay*"))
+    before = threading.active_count()
+    window.cancel_all(wait=True)
+    qtbot.wait(200)
+    assert threading.active_count() <= before
