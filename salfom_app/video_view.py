@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from salfom_core.overlay import colormap_lut, observer_colour
+from salfom_core.overlay import colormap_lut, observer_colour, one_per_observer
 
 from .state import Layer, ViewerState
 
@@ -110,7 +110,7 @@ class Pane:
             self.dots.setData([], [])
             self.outline.setData([], [])
             return
-        xs, ys, obs = fixations
+        xs, ys, obs = one_per_observer(*fixations)
         # benchmark coordinates: pixel (c, r), 1-based, is centred at (c - 0.5, r - 0.5) on screen
         xs, ys = np.asarray(xs) - 0.5, np.asarray(ys) - 0.5
         alpha = int(round(255 * state.marker_opacity))

@@ -45,6 +45,18 @@ def observer_colour(observer: int) -> tuple[int, int, int]:
     return OBSERVER_COLOURS[observer % len(OBSERVER_COLOURS)] if observer >= 0 else (255, 255, 255)
 
 
+def one_per_observer(xs, ys, observers):
+    """A marker per observer and frame: eye trackers give several samples per frame (DHF1K's at
+    250 Hz: about eight), drawn one by one they pile into thick blots over the map. Each known
+    observer's samples become their median point; samples of unknown observers (-1) stay."""
+    xs, ys, observers = np.asarray(xs, float), np.asarray(ys, float), np.asarray(observers)
+    known = observers >= 0
+    ids = np.unique(observers[known])
+    mx = [np.median(xs[observers == o]) for o in ids] + list(xs[~known])
+    my = [np.median(ys[observers == o]) for o in ids] + list(ys[~known])
+    return np.array(mx), np.array(my), np.concatenate([ids, observers[~known]]).astype(int)
+
+
 def draw_fixations(image: np.ndarray, xs, ys, observers, style: str = "ring", size: int = 14,
                    opacity: float = 0.9) -> np.ndarray:
     """Fixation markers as the app draws them: a thin dark outline under the observer's colour;
@@ -54,6 +66,7 @@ def draw_fixations(image: np.ndarray, xs, ys, observers, style: str = "ring", si
         raise ValueError(f"marker style must be one of {MARKER_STYLES}, not {style!r}")
     if len(xs) == 0:
         return image
+    xs, ys, observers = one_per_observer(xs, ys, observers)
     marks = image.copy()
     radius = max(2, size // 2)
     for x, y, o in zip(xs, ys, observers):

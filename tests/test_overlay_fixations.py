@@ -46,3 +46,10 @@ def test_predict_overlay_with_gaze_draws_the_fixations(tmp_path):
     assert diff[70:, 90:].max() < 30                         # far from it: the same frame (codec noise only)
     assert cli_main(["predict", str(video), str(video), "-c", "center-bias", "-o", str(tmp_path / "x"),
                      "--overlay", "--gaze", str(gaze)]) == 2
+
+
+def test_one_marker_per_observer_at_the_median_of_its_samples():
+    from salfom_core.overlay import one_per_observer
+
+    xs, ys, obs = one_per_observer([10, 12, 50, 11, 7], [20, 22, 60, 21, 9], [0, 0, 1, 0, -1])
+    assert xs.tolist() == [11, 50, 7] and ys.tolist() == [21, 60, 9] and obs.tolist() == [0, 1, -1]
