@@ -4,6 +4,7 @@ Examples:
     salfom predict clip.mp4 -c salfom_dhf1k.pth -o out/ --overlay
     salfom predict clip.mp4 -c center-bias -o out/            # the baseline, no weights
     salfom evaluate --pred out/ --data DHF1K/ --split val
+    salfom evaluate --pred a/ --pred b/ --pred center-bias --data DHF1K/ --out cmp/ --plot cmp.png
     salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
     salfom train --config run.toml [--resume]
     salfom gaze-convert gaze/ --video 0002.avi -o gaze.csv
@@ -11,17 +12,12 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import math
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from . import metrics
-from .atomic import atomic_write_text
 
 BASELINE = "center-bias"
 
@@ -67,77 +63,10 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def _pairs(args):
-    from .evaluate import GazeTruth, MapFolder, dataset_truths
-    from .gaze import load_gaze
-    from .video import open_video
-
-    pred_root = Path(args.pred)
-    if args.gaze:
-        if not args.video:
-            raise SystemExit("--gaze needs --video (for the frame count and size)")
-        with open_video(args.video) as source:
-            info = source.info
-        gaze = load_gaze(args.gaze, (info.width, info.height), info.frame_count, info.fps)
-        return [(GazeTruth(_video_name(Path(args.video)), gaze, grid=args.grid), MapFolder(pred_root).read)]
-    truths = dataset_truths(args.data, args.layout, args.split)
-    has_subfolders = any(p.is_dir() for p in pred_root.iterdir())
-    if not has_subfolders:
-        if len(truths) != 1:
-            raise SystemExit(f"{pred_root} holds the maps of one video but {args.data} holds {len(truths)}; "
-                             "point --pred at a folder of per-video folders")
-        return [(truths[0], MapFolder(pred_root).read)]
-    pairs = [(t, MapFolder(pred_root / t.name).read) for t in truths if (pred_root / t.name).is_dir()]
-    if not pairs:
-        raise SystemExit(f"no folder in {pred_root} matches a video of {args.data}")
-    return pairs
-
-
 def cmd_evaluate(args) -> int:
-    if not args.data and not args.gaze:
-        raise SystemExit("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
-    from .evaluate import evaluate
+    from .scoreboard import run
 
-    pairs = _pairs(args)
-    names = tuple(args.metrics.split(",")) if args.metrics else metrics.METRICS
-    unknown = set(names) - set(metrics.METRICS)
-    if unknown:
-        raise SystemExit(f"unknown metrics {', '.join(sorted(unknown))}; known: {', '.join(metrics.METRICS)}")
-    total = sum(len(range(0, t.n_frames, args.every)) for t, _ in pairs)
-    with tqdm(total=total, desc="evaluate", unit="frame", disable=args.quiet) as bar:
-        scores, rows = evaluate(pairs, args.every, names, args.seed, progress=lambda d, _t: bar.update(d - bar.n))
-    overall, per_video = scores.overall(), scores.per_video()
-    print(format_table(overall, per_video, names, scores.frame_count()))
-    out = Path(args.out) if args.out else Path(args.pred)
-    summary = {"protocol": "DHF1K: mean over all frames of all videos, NaN frames dropped",
-               "frames": scores.frame_count(), "overall": overall, "per_video": per_video}
-    atomic_write_text(out / "metrics_summary.json", json.dumps(_finite(summary), indent=1))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, ["video", "frame", *names], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "metrics_frames.csv", buf.getvalue())
-    print(f"wrote {out / 'metrics_summary.json'} and {out / 'metrics_frames.csv'}", file=sys.stderr)
-    return 0
-
-
-def _finite(obj):
-    """JSON has no NaN: write null."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    return obj
-
-
-def format_table(overall: dict, per_video: dict, names, frames: int) -> str:
-    header = f"{'video':<20}" + "".join(f"{n:>13}" for n in names)
-    lines = [header, "-" * len(header)]
-    for video, values in per_video.items():
-        lines.append(f"{video[:20]:<20}" + "".join(f"{values[n]:>13.4f}" for n in names))
-    lines.append("-" * len(header))
-    lines.append(f"{'all (' + str(frames) + ' fr)':<20}" + "".join(f"{overall[n]:>13.4f}" for n in names))
-    return "\n".join(lines)
+    return run(args)
 
 
 def cmd_gaze_convert(args) -> int:
@@ -155,8 +84,9 @@ def cmd_gaze_convert(args) -> int:
     sw, sh = (int(v) for v in args.screen.lower().split("x"))
     gaze = load_gaze(args.input, size, n_frames, fps, ScreenGeometry(sw, sh))
     write_csv(gaze, args.output)
+    note = gaze.dropped_note()
     print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
-          f"{f' ({gaze.skipped} malformed rows skipped)' if gaze.skipped else ''}", file=sys.stderr)
+          f"{f' ({note})' if note else ''}", file=sys.stderr)
     return 0
 
 
@@ -170,7 +100,7 @@ def cmd_info(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import train
+    from . import scoreboard, train
 
     parser = argparse.ArgumentParser(prog="salfom", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -193,19 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="the six metrics by the DHF1K protocol")
-    p.add_argument("--pred", required=True, help="maps folder of one video, or a folder of per-video folders")
-    p.add_argument("--data", help="dataset root (DHF1K / Hollywood-2 / UCF layout) or one annotated video folder")
-    p.add_argument("--layout", choices=("dhf1k", "hollywood", "ucf"), help="dataset layout (default: detect)")
-    p.add_argument("--split", default="val", choices=("train", "val"), help="which split of --data")
-    p.add_argument("--gaze", help="raw gaze instead of annotations (CSV, SMI folder/file)")
-    p.add_argument("--video", help="the video the gaze belongs to (with --gaze)")
-    p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for fixation maps from gaze")
-    p.add_argument("--every", type=int, default=1, help="score every N-th frame")
-    p.add_argument("--metrics", help=f"comma-separated subset of {','.join(metrics.METRICS)}")
-    p.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and the sAUC draws")
-    p.add_argument("--out", help="folder for metrics_summary.json and metrics_frames.csv (default: --pred)")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p = sub.add_parser("evaluate", help="the six metrics by the DHF1K protocol, one or several models")
+    scoreboard.add_arguments(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train or fine-tune SalFoM (KL + CC, Adam)",

@@ -1,7 +1,9 @@
 """Scoring predicted maps by the DHF1K protocol against annotation folders or raw gaze."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -85,6 +87,16 @@ class MapFolder:
         return image
 
 
+NO_PREDICTION, NO_FIXATION = "no prediction", "no fixation"
+SKIP_REASONS = (NO_PREDICTION, NO_FIXATION)
+# metrics where a lower value is better (the worst frame is the highest)
+LOWER_IS_BETTER = frozenset({"kld"})
+
+
+class EvaluationGapError(ValueError):
+    """--strict: a frame could not be scored."""
+
+
 def fixation_pool(truths: Iterable[GroundTruth], frames: Callable[[GroundTruth], Iterable[int]]):
     """(pool, owner) over every scored frame of every video: the shuffled-AUC negatives."""
     pool, owner = [], {}
@@ -97,16 +109,26 @@ def fixation_pool(truths: Iterable[GroundTruth], frames: Callable[[GroundTruth],
     return pool, owner
 
 
+def _has_content(m: np.ndarray | None) -> bool:
+    return m is not None and bool(np.any(m))
+
+
 def score_frames(truth: GroundTruth, read: Callable[[int], np.ndarray | None], frames: Iterable[int],
-                 pool, owner: dict, metric_names=metrics.METRICS, rng: np.random.Generator | None = None):
+                 pool, owner: dict, metric_names=metrics.METRICS, rng: np.random.Generator | None = None,
+                 skipped: Callable[[int, str], None] | None = None):
     """Yield (frame, {metric: value}) for each frame; values None where nothing can be scored
-    (no prediction yet, or no ground truth). `pool`/`owner` come from `fixation_pool`."""
+    (no prediction yet, or no fixation: neither fixated pixels nor a ground-truth map), and
+    `skipped(frame, reason)` is told why. `pool`/`owner` come from `fixation_pool`."""
     rng = rng if rng is not None else np.random.default_rng(0)
     for i in frames:
         i = int(i)
         prediction = read(i)
         fix, gt = (truth.fixations(i), truth.gt_map(i)) if i < truth.n_frames else (None, None)
-        if prediction is None or (fix is None and gt is None):
+        reason = NO_PREDICTION if prediction is None else \
+            NO_FIXATION if not (_has_content(fix) or _has_content(gt)) else None
+        if reason:
+            if skipped:
+                skipped(i, reason)
             yield i, None
             continue
         shape = (fix if fix is not None else gt).shape
@@ -115,26 +137,216 @@ def score_frames(truth: GroundTruth, read: Callable[[int], np.ndarray | None], f
         yield i, metrics.frame_metrics(prediction, fix, gt, other, metric_names, seed=rng)
 
 
+@dataclass
+class VideoScores:
+    """One model's per-frame metrics on one video, and the frames it could not score."""
+
+    name: str
+    metric_names: tuple[str, ...]
+    frames: list[int] = field(default_factory=list)               # 0-based, scored
+    values: list[dict[str, float]] = field(default_factory=list)  # parallel to `frames`
+    skipped: dict[str, list[int]] = field(default_factory=dict)   # reason -> 0-based frames
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(len(v) for v in self.skipped.values())
+
+    def mean(self, metric: str) -> float:
+        values = np.array([v[metric] for v in self.values], dtype=np.float64)
+        values = values[~np.isnan(values)]
+        return float(values.mean()) if values.size else math.nan
+
+    def worst_frame(self, metric: str) -> int | None:
+        """The 0-based frame where `metric` is worst (None when none is finite)."""
+        values = np.array([v[metric] for v in self.values], dtype=np.float64)
+        if not np.isfinite(values).any():
+            return None
+        pick = np.nanargmax if metric in LOWER_IS_BETTER else np.nanargmin
+        return self.frames[int(pick(np.where(np.isfinite(values), values, np.nan)))]
+
+    def describe(self) -> str:
+        """'0002: 700 of 783 frames scored; 83 skipped: no prediction (frames 701-783)'."""
+        total = len(self.frames) + self.n_skipped
+        text = f"{self.name}: {len(self.frames)} of {total} frames scored"
+        if self.n_skipped:
+            reasons = ", ".join(f"{reason} (frames {frame_ranges(frames)})"
+                                for reason, frames in self.skipped.items() if frames)
+            text += f"; {self.n_skipped} skipped: {reasons}"
+        return text
+
+
+def frame_ranges(frames: list[int], limit: int = 6) -> str:
+    """0-based frames as 1-based ranges: [4, 5, 6, 39] -> '5-7, 40'."""
+    runs, start = [], None
+    for k, f in enumerate(frames):
+        if start is None:
+            start = f
+        if k + 1 == len(frames) or frames[k + 1] != f + 1:
+            runs.append(f"{start + 1}" if start == f else f"{start + 1}-{f + 1}")
+            start = None
+    return ", ".join(runs[:limit]) + (f", ... ({len(runs) - limit} more)" if len(runs) > limit else "")
+
+
+def video_seed(seed: int, name: str) -> list[int]:
+    """The random stream of one video: the same whatever order videos are scored in (the app's
+    background scoring, the CLI) so that per-video scores can be cached and pooled later."""
+    return [seed, zlib.crc32(name.encode())]
+
+
+def score_video(truth: GroundTruth, read: Callable[[int], np.ndarray | None], pool=(), owner=None,
+                metric_names=metrics.METRICS, seed: int = 0, every: int = 1, strict: bool = False,
+                progress: Callable[[int], None] | None = None,
+                cancel: Callable[[], bool] | None = None) -> VideoScores | None:
+    """Every `every`-th frame of one video; None when cancelled. `strict`: the first frame that
+    cannot be scored raises `EvaluationGapError`."""
+    result = VideoScores(truth.name, tuple(metric_names))
+
+    def skipped(i, reason):
+        if strict:
+            raise EvaluationGapError(f"{truth.name}: frame {i + 1} has {reason} (--strict)")
+        result.skipped.setdefault(reason, []).append(i)
+
+    rng = np.random.default_rng(video_seed(seed, truth.name))
+    for i, values in score_frames(truth, read, range(0, truth.n_frames, every), list(pool), owner or {},
+                                  metric_names, rng, skipped):
+        if values is not None:
+            result.frames.append(i)
+            result.values.append(values)
+        if progress:
+            progress(1)
+        if cancel and cancel():
+            return None
+    return result
+
+
+@dataclass
+class ModelScores:
+    """One model over a dataset: per-video scores, pooled by the DHF1K protocol."""
+
+    name: str
+    videos: list[VideoScores]
+    metric_names: tuple[str, ...] = metrics.METRICS
+
+    @property
+    def scores(self) -> metrics.ProtocolScores:
+        """Mean over all scored frames of all videos (NaN frames dropped per metric)."""
+        pooled = metrics.ProtocolScores(tuple(self.metric_names))
+        for video in self.videos:
+            for values in video.values:
+                pooled.add(video.name, values)
+        return pooled
+
+    def skipped(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for video in self.videos:
+            for reason, frames in video.skipped.items():
+                out[reason] = out.get(reason, 0) + len(frames)
+        return out
+
+    def rows(self) -> list[dict]:
+        """One row per scored frame (1-based frame numbers, as the files are named)."""
+        return [{"video": v.name, "frame": i + 1, **values} for v in self.videos for i, values in zip(v.frames, v.values)]
+
+
+def score_model(name: str, pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]], every: int = 1,
+                metric_names=metrics.METRICS, seed: int = 0, strict: bool = False, pool=None,
+                progress: Callable[[int], None] | None = None) -> ModelScores:
+    """Score (truth, read_prediction) pairs; the shuffled-AUC pool comes from all their truths
+    unless given (several models share one)."""
+    metric_names = tuple(metric_names)
+    if pool is None:
+        pool = shuffled_auc_pool([t for t, _ in pairs], every, metric_names)
+    videos = [score_video(truth, read, pool[0], pool[1], metric_names, seed, every, strict, progress)
+              for truth, read in pairs]
+    return ModelScores(name, videos, metric_names)
+
+
+def shuffled_auc_pool(truths: list[GroundTruth], every: int = 1, metric_names=metrics.METRICS):
+    if "auc_shuffled" not in metric_names:
+        return [], {}
+    return fixation_pool(truths, lambda t: range(0, t.n_frames, every))
+
+
 def evaluate(pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]], every: int = 1,
              metric_names=metrics.METRICS, seed: int = 0,
              progress: Callable[[int, int], None] | None = None) -> tuple[metrics.ProtocolScores, list[dict]]:
     """Score (truth, read_prediction) pairs; returns the protocol scores and one row per frame."""
-    def frames(truth):
-        return range(0, truth.n_frames, every)
+    total, done = sum(len(range(0, t.n_frames, every)) for t, _ in pairs), [0]
 
-    pool, owner = fixation_pool([t for t, _ in pairs], frames) if "auc_shuffled" in metric_names else ([], {})
-    scores = metrics.ProtocolScores(tuple(metric_names))
-    rows, total, done = [], sum(len(frames(t)) for t, _ in pairs), 0
-    rng = np.random.default_rng(seed)
-    for truth, read in pairs:
-        for i, values in score_frames(truth, read, frames(truth), pool, owner, metric_names, rng):
-            done += 1
-            if values is not None:
-                scores.add(truth.name, values)
-                rows.append({"video": truth.name, "frame": i + 1, **values})
-            if progress:
-                progress(done, total)
-    return scores, rows
+    def step(n):
+        done[0] += n
+        if progress:
+            progress(done[0], total)
+
+    result = score_model("", pairs, every, metric_names, seed, progress=step)
+    return result.scores, result.rows()
+
+
+# --------------------------------------------------------------------------- models to score
+
+
+class CenterBiasMaps:
+    """The centre-bias baseline scored without files: the map `salfom predict -c center-bias`
+    writes, at the ground truth's size (taken from the first annotated frame)."""
+
+    name = "center-bias"
+
+    def __init__(self):
+        self._maps: dict[tuple[int, int], np.ndarray] = {}
+
+    def reader(self, truth: GroundTruth) -> Callable[[int], np.ndarray | None]:
+        shape = None
+
+        def read(index: int):
+            nonlocal shape
+            if shape is None:
+                shape = _truth_shape(truth, index)
+                if shape is None:
+                    return None
+            return self.map(shape)
+        return read
+
+    def map(self, shape: tuple[int, int]) -> np.ndarray:
+        if shape not in self._maps:
+            from .engine import CenterBiasPredictor
+            from .preprocess import postprocess_map, to_uint8
+
+            predictor = CenterBiasPredictor()
+            raw = predictor.predict(np.empty((1,)))[0]
+            self._maps[shape] = to_uint8(postprocess_map(raw, (shape[1], shape[0])))
+        return self._maps[shape]
+
+
+def _truth_shape(truth: GroundTruth, index: int) -> tuple[int, int] | None:
+    for i in [index, *range(truth.n_frames)]:
+        for m in (truth.fixations(i), truth.gt_map(i)):
+            if m is not None:
+                return m.shape
+    return None
+
+
+class PredictionRoot:
+    """A folder of per-video map folders (`<root>/<video>/0001.png`), or one video's maps."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ValueError(f"{self.folder}: no such predictions folder")
+        self.name = self.folder.name or str(self.folder)
+        self.single = bool(numbered_files(self.folder))
+
+    def reader(self, truth: GroundTruth) -> Callable[[int], np.ndarray | None]:
+        folder = self.folder if self.single else self.folder / truth.name
+        if not folder.is_dir() or not numbered_files(folder):
+            return lambda _i: None          # every frame is reported as "no prediction"
+        return MapFolder(folder).read
+
+    def unmatched(self, truths: list[GroundTruth]) -> list[str]:
+        """Per-video folders that match no video of the data (scored nowhere: say so)."""
+        if self.single:
+            return []
+        names = {t.name for t in truths}
+        return sorted(p.name for p in self.folder.iterdir() if p.is_dir() and p.name not in names)
 
 
 def dataset_truths(data_root: str | Path, layout: str | None = None, split: str = "val") -> list[AnnotationTruth]:
