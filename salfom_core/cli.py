@@ -8,6 +8,7 @@ Examples:
     salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
     salfom train --config run.toml [--resume]
     salfom gaze-convert gaze/ --video 0002.avi -o gaze.csv
+    salfom make-dataset 0002.avi 0003.avi --gaze gaze0002/ gaze0003.csv -o mydata/ --split train
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def cmd_info(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import scoreboard, train
+    from . import make_dataset, scoreboard, train
 
     parser = argparse.ArgumentParser(prog="salfom", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -141,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--screen", default="1440x900", help="eye-tracker screen WxH (SMI; DHF1K: 1440x900)")
     p.set_defaults(func=cmd_gaze_convert)
+
+    p = sub.add_parser("make-dataset", help="a DHF1K-layout dataset from videos and raw gaze",
+                       description=make_dataset.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    make_dataset.add_arguments(p)
+    p.set_defaults(func=make_dataset.run)
 
     p = sub.add_parser("info", help="video metadata as JSON")
     p.add_argument("videos", nargs="+")

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import metrics
 from .gaze import AnnotationFolder, GazeData, find_annotations
-from .video import numbered_files, read_grey
+from .video import list_images, numbered_files, read_grey
 
 
 class GroundTruth:
@@ -31,10 +31,12 @@ class GroundTruth:
 class AnnotationTruth(GroundTruth):
     name: str
     annotations: AnnotationFolder
+    video_frames: int = 0        # frames of the video (images/), when known: trailing frames
+    #                              without annotations are then reported, not silently ignored
 
     @property
     def n_frames(self) -> int:
-        return self.annotations.n_frames
+        return max(self.annotations.n_frames, self.video_frames)
 
     def fixations(self, index):
         return self.annotations.fixations(index)
@@ -122,10 +124,11 @@ def score_frames(truth: GroundTruth, read: Callable[[int], np.ndarray | None], f
     rng = rng if rng is not None else np.random.default_rng(0)
     for i in frames:
         i = int(i)
-        prediction = read(i)
         fix, gt = (truth.fixations(i), truth.gt_map(i)) if i < truth.n_frames else (None, None)
-        reason = NO_PREDICTION if prediction is None else \
-            NO_FIXATION if not (_has_content(fix) or _has_content(gt)) else None
+        # a frame without fixations can never be scored: say so before blaming the prediction
+        prediction = read(i) if _has_content(fix) or _has_content(gt) else None
+        reason = NO_FIXATION if not (_has_content(fix) or _has_content(gt)) else \
+            NO_PREDICTION if prediction is None else None
         if reason:
             if skipped:
                 skipped(i, reason)
@@ -354,13 +357,20 @@ def dataset_truths(data_root: str | Path, layout: str | None = None, split: str 
     from .datasets import SPLITS, discover
 
     root = Path(data_root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: no such dataset folder")
     if (root / "maps").is_dir() or (root / "fixation").is_dir():
-        return [AnnotationTruth(root.name, find_annotations(root))]
+        return [_folder_truth(root)]
     if layout:
-        return [AnnotationTruth(v.name, v.annotations) for v in discover(root, layout, split)]
+        return [AnnotationTruth(v.name, v.annotations, len(v)) for v in discover(root, layout, split)]
     for layout_name, splits in SPLITS.items():
         if (root / splits[split]).is_dir():
-            return [AnnotationTruth(v.name, v.annotations) for v in discover(root, layout_name, split)]
+            return [AnnotationTruth(v.name, v.annotations, len(v)) for v in discover(root, layout_name, split)]
     # a folder of video folders
-    return [AnnotationTruth(p.name, find_annotations(p)) for p in sorted(root.iterdir())
+    return [_folder_truth(p) for p in sorted(root.iterdir())
             if p.is_dir() and ((p / "maps").is_dir() or (p / "fixation").is_dir())]
+
+
+def _folder_truth(folder: Path) -> AnnotationTruth:
+    images = folder / "images"
+    return AnnotationTruth(folder.name, find_annotations(folder), len(list_images(images)) if images.is_dir() else 0)
