@@ -39,22 +39,28 @@ def cmd_predict(args) -> int:
     from .engine import EngineSettings, predict_video
     from .export import write_map_folder, write_overlay_video
     from .store import PredictionStore
+    from .distributed import current_rank, rank_device, videos_of_rank
     from .video import open_video
 
-    predictor = _predictor(args.checkpoint, args.device, args.dtype)
+    rank = current_rank()   # under torchrun: this process's share of the videos, on its own device
+    videos = videos_of_rank([Path(v) for v in args.videos], rank, args.fps)
+    predictor = _predictor(args.checkpoint, rank_device(args.device, rank) if rank.distributed else args.device,
+                           args.dtype)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     out = Path(args.output)
-    for video_path in map(Path, args.videos):
+    for video_path in videos:
         with open_video(video_path, fps=args.fps) as source:
             info = source.info
             store = PredictionStore.open(args.cache, source.content_key(), predictor.key, settings.cache_fields(),
                                          len(source), info.height, info.width, {"video": str(video_path)})
             name = _video_name(video_path)
+            cached = len(source) - len(store.missing())
             with tqdm(total=len(store.missing()), desc=f"predict {name}", unit="frame", disable=args.quiet) as bar:
                 predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n))
             folder = out / name
             write_map_folder(store, folder)
-            print(f"{name}: {len(source)} maps in {folder}", file=sys.stderr)
+            print(f"{name}: {len(source)} maps in {folder}{f' ({cached} from the cache)' if cached else ''}"
+                  f"{f' [rank {rank.rank}]' if rank.distributed else ''}", file=sys.stderr)
             if args.overlay:
                 target = out / f"{name}_overlay.mp4"
                 with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
