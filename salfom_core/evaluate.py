@@ -202,24 +202,44 @@ def score_video(truth: GroundTruth, read: Callable[[int], np.ndarray | None], po
                 cancel: Callable[[], bool] | None = None) -> VideoScores | None:
     """Every `every`-th frame of one video; None when cancelled. `strict`: the first frame that
     cannot be scored raises `EvaluationGapError`."""
-    result = VideoScores(truth.name, tuple(metric_names))
+    results = score_video_models(truth, {"": read}, pool, owner, metric_names, seed, every, strict, progress, cancel)
+    return None if results is None else results[""]
 
-    def skipped(i, reason):
-        if strict:
-            raise EvaluationGapError(f"{truth.name}: frame {i + 1} has {reason} (--strict)")
-        result.skipped.setdefault(reason, []).append(i)
 
-    rng = np.random.default_rng(video_seed(seed, truth.name))
-    for i, values in score_frames(truth, read, range(0, truth.n_frames, every), list(pool), owner or {},
-                                  metric_names, rng, skipped):
-        if values is not None:
-            result.frames.append(i)
-            result.values.append(values)
+def score_video_models(truth: GroundTruth, readers: dict[str, Callable[[int], np.ndarray | None]], pool=(),
+                       owner=None, metric_names=metrics.METRICS, seed: int = 0, every: int = 1,
+                       strict: bool = False, progress: Callable[[int], None] | None = None,
+                       cancel: Callable[[], bool] | None = None) -> dict[str, VideoScores] | None:
+    """Several models on one video, reading its ground truth once per frame. Each model draws
+    from its own random stream, seeded by (seed, video): its scores are those of a run alone.
+    `progress(n)` counts model-frames; None when `cancel()` turned true."""
+    names = tuple(metric_names)
+    results = {model: VideoScores(truth.name, names) for model in readers}
+    rngs = {model: np.random.default_rng(video_seed(seed, truth.name)) for model in readers}
+    pool, owner = list(pool), owner or {}
+    for i in range(0, truth.n_frames, every):
+        fix, gt = truth.fixations(i), truth.gt_map(i)
+        annotated = _has_content(fix) or _has_content(gt)
+        for model, read in readers.items():
+            prediction = read(i) if annotated else None
+            reason = NO_FIXATION if not annotated else NO_PREDICTION if prediction is None else None
+            if reason:
+                if strict:
+                    raise EvaluationGapError(f"{f'{model}: ' if model else ''}{truth.name}: frame {i + 1} "
+                                             f"has {reason} (--strict)")
+                results[model].skipped.setdefault(reason, []).append(i)
+                continue
+            rng = rngs[model]
+            shape = (fix if fix is not None else gt).shape
+            other = metrics.other_fixation_map(pool, shape, seed=rng, exclude=owner.get((truth.name, i))) \
+                if pool and fix is not None else None
+            results[model].frames.append(i)
+            results[model].values.append(metrics.frame_metrics(prediction, fix, gt, other, names, seed=rng))
         if progress:
-            progress(1)
+            progress(len(readers))
         if cancel and cancel():
             return None
-    return result
+    return results
 
 
 @dataclass
@@ -262,6 +282,41 @@ def score_model(name: str, pairs: list[tuple[GroundTruth, Callable[[int], np.nda
     videos = [score_video(truth, read, pool[0], pool[1], metric_names, seed, every, strict, progress)
               for truth, read in pairs]
     return ModelScores(name, videos, metric_names)
+
+
+def score_models(truths: list[GroundTruth], models: list, every: int = 1, metric_names=metrics.METRICS,
+                 seed: int = 0, strict: bool = False, jobs: int = 1,
+                 progress: Callable[[int], None] | None = None) -> list[ModelScores]:
+    """Every model (an object with `.name` and `.reader(truth)`: `PredictionRoot`,
+    `CenterBiasMaps`) on every video, the truth read once per frame for all models, on the
+    same shuffled-AUC pool. `jobs` > 1 scores videos in that many processes; the numbers are
+    the same (each video has its own random streams). `progress(n)` counts model-frames."""
+    metric_names = tuple(metric_names)
+    pool = shuffled_auc_pool(truths, every, metric_names)
+    args = [(truth, models, pool, metric_names, seed, every, strict) for truth in truths]
+    if jobs > 1 and len(truths) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: a clean interpreter per worker, whatever threads the caller runs (tqdm, Qt)
+        with ProcessPoolExecutor(min(jobs, len(truths)), mp_context=multiprocessing.get_context("spawn")) as ex:
+            per_video = []
+            for truth, result in zip(truths, ex.map(_score_video_job, args)):
+                per_video.append(result)
+                if progress:
+                    progress(len(models) * len(range(0, truth.n_frames, every)))
+    else:
+        per_video = [_score_video_job(a, progress) for a in args]
+    return [ModelScores(m.name, [video[k] for video in per_video], metric_names) for k, m in enumerate(models)]
+
+
+def _score_video_job(job, progress=None) -> list[VideoScores]:
+    truth, models, (pool, owner), metric_names, seed, every, strict = job
+    readers = {m.name: m.reader(truth) for m in models}
+    if len(readers) != len(models):
+        raise ValueError("models to score need distinct names")
+    results = score_video_models(truth, readers, pool, owner, metric_names, seed, every, strict, progress)
+    return [results[m.name] for m in models]
 
 
 def shuffled_auc_pool(truths: list[GroundTruth], every: int = 1, metric_names=metrics.METRICS):

@@ -20,8 +20,7 @@ from pathlib import Path
 
 from . import metrics
 from .atomic import atomic_write_bytes, atomic_write_text
-from .evaluate import (CenterBiasMaps, GazeTruth, ModelScores, PredictionRoot, dataset_truths, score_model,
-                       shuffled_auc_pool)
+from .evaluate import CenterBiasMaps, GazeTruth, ModelScores, PredictionRoot, dataset_truths, score_models
 
 BASELINE = "center-bias"
 PROTOCOL = "DHF1K: mean over all frames of all videos, NaN frames dropped"
@@ -42,6 +41,8 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and the sAUC draws")
     p.add_argument("--strict", action="store_true",
                    help="fail (exit 2) when any frame lacks a prediction or fixations instead of skipping it")
+    p.add_argument("-j", "--jobs", type=int, default=1,
+                   help="score videos in this many processes (same numbers; each video has its own random streams)")
     p.add_argument("--out", help="folder for the metrics files (default: --pred; required with several)")
     p.add_argument("--plot", help="write a comparison figure of the models (.png, .svg or .pdf)")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -53,6 +54,8 @@ def run(args) -> int:
     names = _metric_names(args.metrics)
     if args.every < 1:
         raise ValueError(f"--every must be at least 1, not {args.every}")
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, not {args.jobs}")
     if len(args.pred) > 1 and not args.out:
         raise ValueError("several --pred: give --out FOLDER for the metrics files")
     if args.out is None and args.pred[0] == BASELINE:
@@ -60,13 +63,9 @@ def run(args) -> int:
     truths = _truths(args)
     models = [_model(p, truths) for p in args.pred]
     _unique_names(models)
-    pool = shuffled_auc_pool(truths, args.every, names)
     per_model = sum(len(range(0, t.n_frames, args.every)) for t in truths)
-    results = []
     with tqdm(total=per_model * len(models), desc="evaluate", unit="frame", disable=args.quiet) as bar:
-        for model in models:
-            results.append(score_model(model.name, [(t, model.reader(t)) for t in truths], args.every, names,
-                                       args.seed, args.strict, pool, progress=bar.update))
+        results = score_models(truths, models, args.every, names, args.seed, args.strict, args.jobs, bar.update)
     for result in results:
         for line in coverage_lines(result, prefix=len(results) > 1):
             print(line, file=sys.stderr)

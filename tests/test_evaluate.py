@@ -192,3 +192,14 @@ def test_worst_frame_is_the_lowest_cc(dataset, tmp_path):
     result = score_model("m", [(truth, MapFolder(pred / "0001").read)], metric_names=("cc", "kld"))
     assert result.videos[0].worst_frame("cc") == 8 and result.videos[0].worst_frame("kld") == 8
     assert not math.isnan(result.videos[0].mean("cc"))
+
+
+@pytest.mark.slow
+def test_jobs_give_the_same_numbers(dataset, tmp_path):
+    pred = copy_maps(dataset, tmp_path / "pred", drop={3})
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, jobs in ((one, "1"), (two, "2")):
+        assert cli.main(["evaluate", "--pred", str(pred), "--pred", "center-bias", "--data", str(dataset),
+                         "--out", str(out), "--jobs", jobs, "-q"]) == 0
+    assert summary_of(one) == summary_of(two)
+    assert (one / "metrics_frames.csv").read_text() == (two / "metrics_frames.csv").read_text()
