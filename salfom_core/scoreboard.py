@@ -178,12 +178,13 @@ def format_models_table(results: list[ModelScores]) -> str:
 
 
 def model_summary(result: ModelScores) -> dict:
-    per_video = {}
-    for video in result.videos:
-        per_video[video.name] = {**{n: video.mean(n) for n in result.metric_names}, "frames": len(video.frames),
-                                 "skipped": {reason: len(f) for reason, f in video.skipped.items()}}
+    """Protocol scores; `per_video` holds the videos with scored frames, `skipped_per_video`
+    every video with a gap (a video with no scored frame at all appears only there)."""
+    per_video = {v.name: {**{n: v.mean(n) for n in result.metric_names}, "frames": len(v.frames)}
+                 for v in result.videos if v.frames}
+    gaps = {v.name: {reason: len(f) for reason, f in v.skipped.items()} for v in result.videos if v.n_skipped}
     return {"protocol": PROTOCOL, "frames": result.scores.frame_count(), "skipped": result.skipped(),
-            "overall": result.scores.overall(), "per_video": per_video}
+            "overall": result.scores.overall(), "per_video": per_video, "skipped_per_video": gaps}
 
 
 def write_results(results: list[ModelScores], out: Path) -> None:

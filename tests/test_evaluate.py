@@ -67,7 +67,9 @@ def test_a_video_without_prediction_folder_is_reported(dataset, tmp_path, capsys
     assert cli.main(["evaluate", "--pred", str(pred), "--data", str(dataset), "-q"]) == 0
     err = capsys.readouterr().err
     assert "0002: 0 of 40 frames scored; 40 skipped: no prediction" in err
-    assert summary_of(pred)["frames"] == 40
+    summary = summary_of(pred)
+    assert summary["frames"] == 40 and list(summary["per_video"]) == ["0001"]
+    assert summary["skipped_per_video"] == {"0002": {"no prediction": 40}}
     assert cli.main(["evaluate", "--pred", str(pred), "--data", str(dataset), "-q", "--strict"]) == 2
 
 
