@@ -9,6 +9,8 @@ Examples:
     salfom train --config run.toml [--resume]
     salfom gaze-convert gaze/ --video 0002.avi -o gaze.csv
     salfom make-dataset 0002.avi 0003.avi --gaze gaze0002/ gaze0003.csv -o mydata/ --split train
+    salfom weights install salfom_dhf1k.pth                  # then `salfom predict` needs no -c
+    salfom info salfom_dhf1k.pth                              # kind, preset, parts, sha256
 """
 from __future__ import annotations
 
@@ -27,25 +29,31 @@ def _video_name(path: Path) -> str:
     return path.name if path.is_dir() else path.stem
 
 
-def _predictor(checkpoint: str, device: str, dtype: str):
+def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
     from .engine import CenterBiasPredictor, SalFoMPredictor
+    from .weights import resolve_checkpoint
 
     if checkpoint == BASELINE:
         return CenterBiasPredictor()
-    return SalFoMPredictor.from_checkpoint(checkpoint, device, dtype)
+    predictor = SalFoMPredictor.from_checkpoint(resolve_checkpoint(checkpoint), device, dtype, allow_partial)
+    report = predictor.load_report
+    if report.untrained:
+        print(f"salfom predict: warning: {', '.join(report.untrained)} stay untrained (random): these maps are "
+              f"not SalFoM's predictions", file=sys.stderr)
+    return predictor
 
 
 def cmd_predict(args) -> int:
     from .engine import EngineSettings, predict_video
     from .export import write_map_folder, write_overlay_video
-    from .store import PredictionStore
     from .distributed import current_rank, rank_device, videos_of_rank
+    from .store import PredictionStore
     from .video import open_video
 
     rank = current_rank()   # under torchrun: this process's share of the videos, on its own device
     videos = videos_of_rank([Path(v) for v in args.videos], rank, args.fps)
     predictor = _predictor(args.checkpoint, rank_device(args.device, rank) if rank.distributed else args.device,
-                           args.dtype)
+                           args.dtype, args.allow_partial)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     out = Path(args.output)
     for video_path in videos:
@@ -99,8 +107,12 @@ def cmd_gaze_convert(args) -> int:
 
 def cmd_info(args) -> int:
     from .video import open_video
+    from .weights import cmd_info_checkpoint, looks_like_checkpoint
 
     for path in args.videos:
+        if looks_like_checkpoint(path):
+            cmd_info_checkpoint(path)
+            continue
         with open_video(path) as source:
             print(json.dumps(source.info.__dict__))
     return 0
@@ -115,8 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="saliency maps for videos (PNG per frame, optional overlay MP4)")
     p.add_argument("videos", nargs="+", help="video files or frame folders")
-    p.add_argument("-c", "--checkpoint", required=True,
-                   help=f"SalFoM checkpoint (official DHF1K .pth or one trained here), or '{BASELINE}'")
+    p.add_argument("-c", "--checkpoint",
+                   help=f"SalFoM checkpoint (official DHF1K .pth or one trained here), or '{BASELINE}' "
+                        "(default: the one installed by `salfom weights install`)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="predict even with a checkpoint that leaves parts of the model untrained (experts)")
     p.add_argument("-o", "--output", required=True, help="output folder: <output>/<video>/0001.png ...")
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
@@ -154,9 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     make_dataset.add_arguments(p)
     p.set_defaults(func=make_dataset.run)
 
-    p = sub.add_parser("info", help="video metadata as JSON")
-    p.add_argument("videos", nargs="+")
+    p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
+    p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")
     p.set_defaults(func=cmd_info)
+
+    from .weights import add_arguments as add_weights_arguments
+    add_weights_arguments(sub)
     return parser
 
 
