@@ -1,7 +1,8 @@
 """The dataset panel: every video of a split, each model's score per video, the protocol foot.
 
 File > Open dataset... (or `salfom-app --dataset ROOT`) lists the videos of a DHF1K,
-Hollywood-2 or UCF-Sports root (or one split / a folder of annotated video folders). Models:
+Hollywood-2 or UCF-Sports root (or one split / a folder of annotated video folders / a folder
+of videos with their gaze beside them, `<video>_gaze.csv` or `<video>_gaze/`). Models:
 the centre bias, and any predictions root of per-video map folders (File > Add predictions
 root..., `--maps-root`). Per-video scores come from `salfom_core.dataset_scores`, the code
 `salfom evaluate` runs: computed in a background thread, the visible rows first, cached on
@@ -302,9 +303,10 @@ class DatasetPanel(QWidget):
     def open_worst(self, video: str, model: str) -> None:
         truth = next(t for t in self.truths if t.name == video)
         frame = self.worst_frame(video, model)
-        folder = getattr(getattr(truth, "annotations", None), "root", None)
-        if folder is not None:
-            self.open_requested.emit(str(folder), 0 if frame is None else frame)
+        # an annotated video folder, or the video file whose gaze lies beside it
+        target = getattr(getattr(truth, "annotations", None), "root", None) or getattr(truth, "video_path", "")
+        if target:
+            self.open_requested.emit(str(target), 0 if frame is None else frame)
 
     def _choose_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the dataset table", "dataset_scores.csv", "CSV (*.csv)")

@@ -53,6 +53,7 @@ class GazeTruth(GroundTruth):
     gaze: GazeData
     sigma: float = metrics.DHF1K_SIGMA
     grid: bool = False
+    video_path: str = ""          # the video the gaze belongs to, when known (the app opens it)
 
     @property
     def n_frames(self) -> int:
@@ -421,9 +422,38 @@ def dataset_truths(data_root: str | Path, layout: str | None = None, split: str 
     for layout_name, splits in SPLITS.items():
         if (root / splits[split]).is_dir():
             return [AnnotationTruth(v.name, v.annotations, len(v)) for v in discover(root, layout_name, split)]
-    # a folder of video folders
-    return [_folder_truth(p) for p in sorted(root.iterdir())
-            if p.is_dir() and ((p / "maps").is_dir() or (p / "fixation").is_dir())]
+    # a folder of annotated video folders, or of videos with their gaze beside them
+    truths = [_folder_truth(p) for p in sorted(root.iterdir())
+              if p.is_dir() and ((p / "maps").is_dir() or (p / "fixation").is_dir())]
+    return truths or gaze_truths(root)
+
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+
+
+def gaze_beside(video: Path) -> Path | None:
+    """`<stem>_gaze.csv` or a `<stem>_gaze/` folder (SMI exports) next to a video file."""
+    for candidate in (video.with_name(f"{video.stem}_gaze.csv"), video.with_name(f"{video.stem}_gaze")):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def gaze_truths(folder: Path) -> list[GazeTruth]:
+    """Every video file of `folder` that has its gaze beside it; ground truth from the gaze."""
+    from .gaze import load_gaze
+    from .video import natural_key, open_video
+
+    truths = []
+    for video in sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES), key=natural_key):
+        gaze_path = gaze_beside(video)
+        if gaze_path is None:
+            continue
+        with open_video(video) as source:
+            info, n_frames = source.info, len(source)
+        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, info.fps)
+        truths.append(GazeTruth(video.stem, gaze, video_path=str(video)))
+    return truths
 
 
 def _folder_truth(folder: Path) -> AnnotationTruth:

@@ -205,3 +205,20 @@ def test_jobs_give_the_same_numbers(dataset, tmp_path):
                          "--out", str(out), "--jobs", jobs, "-q"]) == 0
     assert summary_of(one) == summary_of(two)
     assert (one / "metrics_frames.csv").read_text() == (two / "metrics_frames.csv").read_text()
+
+
+def test_a_folder_of_videos_with_gaze_beside_them(tmp_path, capsys):
+    from helpers import make_video
+
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    for name, n in (("a", 12), ("b", 8)):
+        make_video(folder / f"{name}.mp4", n_frames=n, size=(64, 48))
+    (folder / "a_gaze.csv").write_text("frame,x,y,observer\n" + "".join(f"{k},32,24,p\n" for k in range(12)))
+    (folder / "b_gaze.csv").write_text("frame,x,y,observer\n0,10,10,p\n1,50,40,p\n")
+    make_video(folder / "c.mp4", n_frames=5, size=(64, 48))             # no gaze: not part of the data
+    assert cli.main(["evaluate", "--pred", "center-bias", "--data", str(folder), "--out", str(tmp_path / "o"),
+                     "-q"]) == 0
+    summary = summary_of(tmp_path / "o")
+    assert summary["frames"] == 14 and summary["skipped_per_video"] == {"b": {"no fixation": 6}}
+    assert summary["per_video"]["a"]["nss"] > 1            # every fixation at the centre
