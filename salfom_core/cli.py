@@ -46,16 +46,17 @@ def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: b
 
 
 def cmd_predict(args) -> int:
+    from .distributed import current_rank, videos_of_rank
     from .engine import EngineSettings, predict_video
     from .export import write_map_folder, write_overlay_video
-    from .distributed import current_rank, rank_device, videos_of_rank
     from .store import PredictionStore
     from .video import open_video
 
-    rank = current_rank()   # under torchrun: this process's share of the videos, on its own device
+    # under torchrun: this process's share of the videos; its device is cuda:LOCAL_RANK
+    # (`auto`/`cuda`, resolved by devices.resolve_device) or the CPU
+    rank = current_rank()
     videos = videos_of_rank([Path(v) for v in args.videos], rank, args.fps)
-    predictor = _predictor(args.checkpoint, rank_device(args.device, rank) if rank.distributed else args.device,
-                           args.dtype, args.allow_partial)
+    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     out = Path(args.output)
     for video_path in videos:

@@ -1,7 +1,7 @@
 """Prediction over many processes: `torchrun --nproc_per_node N -m salfom_core predict ...`.
 
 Each process (rank) takes a share of the videos, balanced by frame count, and predicts it on
-its own device (`cuda:LOCAL_RANK`, or the CPU). The share is computed from the inputs alone,
+its own device (`cuda:LOCAL_RANK`, or the CPU: `devices.resolve_device` reads LOCAL_RANK). The share is computed from the inputs alone,
 the same in every process, so no process group (no NCCL, no rendezvous traffic) is needed
 and a rank that dies does not stall the others. Each video is predicted whole by one rank,
 with the same engine, batches and cache as a single process, so the maps are the same bytes;
@@ -70,26 +70,3 @@ def videos_of_rank(videos: Sequence[Path], rank: Rank, fps: float = 30.0) -> lis
             frames.append(len(source))
             keys.append(source.content_key())
     return [videos[i] for i in balanced_shares(frames, rank.world, keys)[rank.rank]]
-
-
-def rank_device(request: str, rank: Rank) -> str:
-    """The device name this rank predicts on: `cuda` and `auto` mean `cuda:LOCAL_RANK`."""
-    try:   # the project's one device resolution, where present
-        from .devices import resolve_device
-    except ImportError:
-        resolve_device = None
-    if resolve_device is not None:
-        return str(resolve_device(request, rank.local_rank, rank.world))
-    import torch
-
-    text = (request or "auto").strip().lower()
-    if text in ("auto", "cuda"):
-        if torch.cuda.is_available():
-            return f"cuda:{rank.local_rank}"
-        if text == "cuda":
-            raise ValueError("device 'cuda' requested but CUDA is not available; use --device cpu or auto")
-        return "cpu"
-    if text.startswith("cuda:") and rank.distributed:
-        raise ValueError(f"device {request!r} would put all {rank.world} processes on one GPU; under torchrun "
-                         "use 'cuda' or 'auto' (each process takes the GPU of its LOCAL_RANK)")
-    return text

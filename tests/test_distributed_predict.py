@@ -15,7 +15,8 @@ import torch
 from helpers import make_video
 from salfom_core import create_model
 from salfom_core.checkpoint import save_checkpoint
-from salfom_core.distributed import Rank, balanced_shares, current_rank, rank_device, videos_of_rank
+from salfom_core.distributed import Rank, balanced_shares, current_rank, videos_of_rank
+from salfom_core.engine import pick_device
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,11 +38,10 @@ def test_rank_from_torchrun_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("WORLD_SIZE", "2"), monkeypatch.setenv("RANK", "1"), monkeypatch.setenv("LOCAL_RANK", "1")
     rank = current_rank()
     assert rank == Rank(1, 2, 1) and rank.distributed
-    assert rank_device("cpu", rank) == "cpu"
-    if not torch.cuda.is_available():
-        assert rank_device("auto", rank) == "cpu"
-        with pytest.raises(ValueError, match="CUDA"):
-            rank_device("cuda", rank)
+    # the predictor's device under torchrun: the GPU of LOCAL_RANK, or the CPU
+    expected = "cuda:1" if torch.cuda.device_count() > 1 else "cpu" if not torch.cuda.is_available() else None
+    if expected:
+        assert str(pick_device("auto")) == expected
     videos = [make_video(tmp_path / f"{n}.mp4", n_frames=n) for n in (12, 5, 6)]
     assert videos_of_rank(videos, rank) == [videos[1], videos[2]]
     assert videos_of_rank(videos, Rank(0, 2, 0)) == [videos[0]]
