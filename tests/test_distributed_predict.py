@@ -108,10 +108,5 @@ def test_torchrun_two_ranks_equal_one_process_and_resume(tmp_path):
     err = predict(tmp_path / "resumed", cache, nproc=2)
     from_cache = sum(int(n) for n in re.findall(r"\((\d+) from the cache\)", err))
     assert from_cache == at_kill                                  # only the missing frames were computed
-    resumed = _maps(tmp_path / "resumed")
-    assert resumed.keys() == single.keys()
-    import cv2
-    for name, data in resumed.items():   # frames of a resumed batch: within one grey level of the single run
-        a = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE).astype(int)
-        b = cv2.imdecode(np.frombuffer(single[name], np.uint8), cv2.IMREAD_GRAYSCALE).astype(int)
-        assert np.abs(a - b).max() <= 1, name
+    # a batch is committed whole, so the resumed batches are those of an uninterrupted run: same bytes
+    assert _maps(tmp_path / "resumed") == single
