@@ -24,8 +24,6 @@ from salfom_core import metrics
 from salfom_core.dataset_scores import DatasetScoring
 from salfom_core.evaluate import CenterBiasMaps, PredictionRoot, dataset_truths
 
-SCORE_ROLE = Qt.UserRole + 1
-
 
 class NumberItem(QTableWidgetItem):
     """Sorts by value (NaN and unscored last), shows a rounded number."""
