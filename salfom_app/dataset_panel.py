@@ -44,6 +44,7 @@ class NumberItem(QTableWidgetItem):
 class ScoringThread(QThread):
     """Scores the videos `scoring` lacks, the names in `priority` first (set from the GUI)."""
 
+    loaded = Signal()                 # the cached scores are in scoring.results
     scored = Signal(str)              # video name: its results are in scoring.results
     progress = Signal(int, int)       # videos done, total
     failed = Signal(str)
@@ -52,6 +53,7 @@ class ScoringThread(QThread):
         super().__init__(parent)
         self.scoring = scoring
         self.priority: list[str] = []
+        self.computed = 0                 # videos scored by this thread (not from the cache)
         self._stop = threading.Event()
 
     def cancel(self) -> None:
@@ -61,6 +63,8 @@ class ScoringThread(QThread):
         truths = {t.name: t for t in self.scoring.truths}
         total = len(truths)
         try:
+            self.scoring.load_cached()    # file stats and JSON reads: off the GUI thread too
+            self.loaded.emit()
             while not self._stop.is_set():
                 todo = [n for n, t in truths.items() if self.scoring.missing(t)]
                 self.progress.emit(total - len(todo), total)
@@ -70,6 +74,7 @@ class ScoringThread(QThread):
                 name = (wanted or todo)[0]
                 if self.scoring.score(truths[name], cancel=self._stop.is_set) is None:
                     return
+                self.computed += 1
                 self.scored.emit(name)
         except Exception as exc:     # a bad file: say which, keep the app alive
             self.failed.emit(str(exc))
@@ -171,12 +176,9 @@ class DatasetPanel(QWidget):
         if not self.truths:
             return
         self.scoring = DatasetScoring(self.truths, self.models, cache=self.cache)
-        self.scoring.load_cached()
         self._fill_table()
-        if self.scoring.complete():
-            self._scoring_done()
-            return
         self.worker = ScoringThread(self.scoring, self)
+        self.worker.loaded.connect(self._fill_scores)
         self.worker.scored.connect(self._video_scored)
         self.worker.progress.connect(self._progress)
         self.worker.failed.connect(self._error)

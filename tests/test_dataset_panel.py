@@ -85,12 +85,14 @@ def test_dataset_panel(qtbot, tmp_path, dataset):
     assert (tmp_path / "cmp.svg").read_text().lstrip().startswith("<?xml")
     w.close()
 
-    # reopening the dataset is instant: every score comes from the cache, no thread starts
+    # reopening the dataset is instant: every score comes from the cache, none is computed
     w2 = make_window(qtbot, tmp_path)
     w2.dataset_panel.add_predictions_root(pred)
     w2.dataset_panel.open_dataset(root)
-    assert w2.dataset_panel.scoring.complete() and w2.dataset_panel.worker is None
+    qtbot.waitUntil(lambda: not w2.dataset_panel.busy(), timeout=5000)
+    assert w2.dataset_panel.scoring.complete() and w2.dataset_panel.worker.computed == 0
     assert w2.dataset_panel.protocol_scores() == foot
+    assert w2.dataset_panel.foot.item(0, 1 + 3).text() == foot_cc
     w2.close()
 
 
