@@ -60,6 +60,8 @@ def run(args) -> int:
         raise ValueError("several --pred: give --out FOLDER for the metrics files")
     if args.out is None and args.pred[0] == BASELINE:
         raise ValueError(f"--pred {BASELINE}: give --out FOLDER for the metrics files")
+    if args.plot:
+        plot_format(args.plot)       # a wrong suffix fails before any scoring
     truths = _truths(args)
     models = [_model(p, truths) for p in args.pred]
     _unique_names(models)
@@ -225,6 +227,13 @@ def _finite(obj):
     return obj
 
 
+def plot_format(path: str | Path) -> str:
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg", "pdf"):
+        raise ValueError(f"{path}: the plot is written as .png, .svg or .pdf")
+    return fmt
+
+
 def write_plot(results: list[ModelScores], path: str | Path) -> None:
     """One bar panel per metric, one bar per model; the format follows the suffix."""
     try:
@@ -233,9 +242,7 @@ def write_plot(results: list[ModelScores], path: str | Path) -> None:
     except ImportError:
         raise ValueError("--plot needs matplotlib (pip install matplotlib)") from None
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".") or "png"
-    if fmt not in ("png", "svg", "pdf"):
-        raise ValueError(f"{path}: the plot is written as .png, .svg or .pdf")
+    fmt = plot_format(path)
     names = results[0].metric_names
     fig = Figure(figsize=(2.2 * len(names) + 1, 3.4), layout="constrained")
     FigureCanvasAgg(fig)     # a canvas of its own: no pyplot state, whatever backend an app uses

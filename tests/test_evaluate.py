@@ -181,6 +181,10 @@ def test_several_preds_need_out(dataset, tmp_path, capsys):
     a = copy_maps(dataset, tmp_path / "a")
     assert cli.main(["evaluate", "--pred", str(a), "--pred", "center-bias", "--data", str(dataset), "-q"]) == 2
     assert "--out" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--pred", str(a), "--data", str(dataset), "--plot", str(tmp_path / "p.jpg"),
+                     "-q"]) == 2
+    assert "p.jpg: the plot is written as .png, .svg or .pdf" in capsys.readouterr().err
+    assert not (a / "metrics_summary.json").exists()              # refused before any work
 
 
 def test_worst_frame_is_the_lowest_cc(dataset, tmp_path):
