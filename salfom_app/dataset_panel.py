@@ -3,8 +3,9 @@
 File > Open dataset... (or `salfom-app --dataset ROOT`) lists the videos of a DHF1K,
 Hollywood-2 or UCF-Sports root (or one split / a folder of annotated video folders / a folder
 of videos with their gaze beside them, `<video>_gaze.csv` or `<video>_gaze/`). Models:
-the centre bias, and any predictions root of per-video map folders (File > Add predictions
-root..., `--maps-root`). Per-video scores come from `salfom_core.dataset_scores`, the code
+the centre bias, SalFoM from the prediction cache when the window has a checkpoint (videos not
+predicted yet are reported per video), and any predictions root of per-video map folders
+(File > Add predictions root..., `--maps-root`). Per-video scores come from `salfom_core.dataset_scores`, the code
 `salfom evaluate` runs: computed in a background thread, the visible rows first, cached on
 disk so that reopening a dataset is instant. The foot shows each model's DHF1K protocol
 score (pooled over all frames of all videos: the numbers `salfom evaluate` prints) once every
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileD
                                QWidget)
 
 from salfom_core import metrics
-from salfom_core.dataset_scores import DatasetScoring
+from salfom_core.dataset_scores import CachedPredictions, DatasetScoring
 from salfom_core.evaluate import CenterBiasMaps, PredictionRoot, dataset_truths
 
 
@@ -83,12 +84,16 @@ class ScoringThread(QThread):
 class DatasetPanel(QWidget):
     open_requested = Signal(str, int)     # video folder, 0-based frame
     opened = Signal()                     # a dataset was opened
+    about_to_open = Signal()              # a dataset is being opened (the window sets the checkpoint)
 
-    def __init__(self, parent=None, cache: str | None = None):
+    def __init__(self, parent=None, cache: str | None = None, prediction_cache: str | None = None):
         super().__init__(parent)
-        self.cache = cache
+        self.cache = cache                           # per-video scores
+        self.prediction_cache = prediction_cache     # where SalFoM's maps are cached (None: the user cache)
+        self.checkpoint: str | None = None           # SalFoM's maps from the prediction cache, where present
         self.root: Path | None = None
         self.truths = []
+        self.roots: list[PredictionRoot] = []
         self.models: list = [CenterBiasMaps()]
         self.scoring: DatasetScoring | None = None
         self.worker: ScoringThread | None = None
@@ -139,6 +144,7 @@ class DatasetPanel(QWidget):
     # ----------------------------------------------------------------- inputs
 
     def open_dataset(self, root, split: str = "val", layout: str | None = None) -> bool:
+        self.about_to_open.emit()
         try:
             truths = dataset_truths(root, layout, split)
             if not truths:
@@ -158,12 +164,18 @@ class DatasetPanel(QWidget):
         except ValueError as exc:
             self._error(str(exc))
             return False
-        names = {m.name for m in self.models}
-        if model.name in names:
+        if model.name in {m.name for m in self.models}:
             model.name = str(model.folder)
-        self.models.append(model)
+        self.roots.append(model)
         self._restart()
         return True
+
+    def set_checkpoint(self, path: str | None) -> None:
+        """Score SalFoM (this checkpoint) from the prediction cache: videos it has not predicted
+        have no prediction (the panel says so per video)."""
+        if path != self.checkpoint:
+            self.checkpoint = path
+            self._restart()
 
     def _error(self, message: str) -> None:
         self.errors.append(message)
@@ -173,6 +185,8 @@ class DatasetPanel(QWidget):
 
     def _restart(self) -> None:
         self.cancel(wait=True)
+        salfom = [CachedPredictions(self.checkpoint, cache_root=self.prediction_cache)] if self.checkpoint else []
+        self.models = [CenterBiasMaps(), *salfom, *self.roots]
         if not self.truths:
             return
         self.scoring = DatasetScoring(self.truths, self.models, cache=self.cache)
@@ -351,8 +365,10 @@ class _CloseWatcher(QObject):
 
 def install_dataset_panel(window, cache: str | None = None) -> DatasetPanel:
     """The panel as a dock of `window`, File > Open dataset... / Add predictions root..., and
-    double-click opening the video at its worst frame (through window.open_video and seek)."""
-    panel = DatasetPanel(window, cache)
+    double-click opening the video at its worst frame (through window.open_video and seek).
+    The window's checkpoint (`window.checkpoint`) is scored from its prediction cache
+    (`window.cache_dir`) when a dataset is opened."""
+    panel = DatasetPanel(window, cache, getattr(window, "cache_dir", None))
     dock = QDockWidget("Dataset", window)
     dock.setWidget(panel)
     dock.setObjectName("dataset_dock")
@@ -363,6 +379,9 @@ def install_dataset_panel(window, cache: str | None = None) -> DatasetPanel:
         folder = QFileDialog.getExistingDirectory(window, "Open dataset (DHF1K / Hollywood-2 / UCF-Sports root)")
         if folder:
             panel.open_dataset(folder)
+
+    def follow_checkpoint():
+        panel.checkpoint = getattr(window, "checkpoint", None)   # read at each open: no hook in the window
 
     def choose_root():
         folder = QFileDialog.getExistingDirectory(window, "Add predictions root (one maps folder per video)")
@@ -384,6 +403,7 @@ def install_dataset_panel(window, cache: str | None = None) -> DatasetPanel:
             menu.insertAction(first, action)
     panel.open_requested.connect(open_at)
     panel.opened.connect(dock.show)
+    panel.about_to_open.connect(follow_checkpoint)
     panel.dock = dock
     window.installEventFilter(_CloseWatcher(panel))
     return panel

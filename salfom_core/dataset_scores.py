@@ -56,6 +56,74 @@ def truth_stamp(truth: GroundTruth) -> str:
     return f"{type(truth).__name__}:{truth.name}:{truth.n_frames}"
 
 
+def truth_video(truth: GroundTruth) -> str | None:
+    """The video (file, or folder of frames) a truth belongs to, when known."""
+    root = getattr(getattr(truth, "annotations", None), "root", None)
+    return str(root) if root is not None else (getattr(truth, "video_path", "") or None)
+
+
+class CachedPredictions:
+    """A checkpoint's maps as the prediction cache holds them (what `salfom predict` or the app
+    computed for each video), read without computing anything: a video or frame the cache
+    lacks has no prediction, and `evaluate` reports it so."""
+
+    DTYPES = ("float32", "bfloat16", "float16")
+
+    def __init__(self, checkpoint: str | Path, name: str = "SalFoM", cache_root: str | Path | None = None,
+                 padding: str = "repeat", blur: bool = True):
+        from .engine import EngineSettings
+        from .store import default_cache_dir
+
+        self.name = name
+        self.checkpoint = Path(checkpoint)
+        self.settings = EngineSettings(padding=padding, blur=blur).cache_fields()
+        self.root = Path(cache_root) if cache_root else default_cache_dir()
+        self._keys: list[str] | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        """The predictor keys `SalFoMPredictor` files this checkpoint's maps under (one per
+        precision); found on first use, in the scoring thread: describing a checkpoint reads it."""
+        if self._keys is None:
+            from .checkpoint import describe_checkpoint
+            from .video import file_fingerprint
+
+            preset = describe_checkpoint(self.checkpoint).preset
+            fingerprint = file_fingerprint(self.checkpoint)
+            self._keys = [f"salfom:{preset}:{fingerprint}:{dtype}" for dtype in self.DTYPES]
+        return self._keys
+
+    def store_folder(self, truth: GroundTruth) -> Path | None:
+        """The cache entry of this video (any precision it was computed at), or None."""
+        from .store import store_key
+        from .video import open_video
+
+        video = truth_video(truth)
+        if video is None:
+            return None
+        with open_video(video) as source:
+            content = source.content_key()
+        for key in self.keys:
+            folder = self.root / store_key(content, key, self.settings)
+            if (folder / "meta.json").exists() and (folder / "done.npy").exists():
+                return folder
+        return None
+
+    def reader(self, truth: GroundTruth):
+        from .store import PredictionStore
+
+        folder = self.store_folder(truth)
+        if folder is None:
+            return lambda _i: None
+        meta = json.loads((folder / "meta.json").read_text())
+        store = PredictionStore(folder, meta["n_frames"], meta["height"], meta["width"])
+        return lambda i: store.read(i) if 0 <= i < store.n_frames else None
+
+    def stamp(self, truth: GroundTruth) -> str:
+        folder = self.store_folder(truth)
+        return "absent" if folder is None else f"{folder.name}:{_files_stamp([folder / 'done.npy'])}"
+
+
 def model_stamp(model, truth: GroundTruth) -> str:
     if isinstance(model, CenterBiasMaps):
         return "center-bias"

@@ -38,6 +38,7 @@ def make_window(qtbot, tmp_path):
 def test_dataset_panel(qtbot, tmp_path, dataset):
     root, pred = dataset
     w = make_window(qtbot, tmp_path)
+    w.checkpoint = None                 # only the centre bias and the predictions root (no installed weights)
     panel = w.dataset_panel
     assert panel.add_predictions_root(pred)
     assert panel.open_dataset(root)
@@ -87,6 +88,7 @@ def test_dataset_panel(qtbot, tmp_path, dataset):
 
     # reopening the dataset is instant: every score comes from the cache, none is computed
     w2 = make_window(qtbot, tmp_path)
+    w2.checkpoint = None
     w2.dataset_panel.add_predictions_root(pred)
     w2.dataset_panel.open_dataset(root)
     qtbot.waitUntil(lambda: not w2.dataset_panel.busy(), timeout=5000)
