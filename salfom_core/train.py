@@ -30,6 +30,7 @@ from torch.utils.data.distributed import DistributedSampler
 from . import metrics
 from .checkpoint import load_weights, read_checkpoint, save_checkpoint
 from .datasets import LAYOUTS, TrainClips, ValClips
+from .errors import ConfigError
 from .losses import kl_cc_loss
 from .models import create_model
 from .preprocess import postprocess_map
@@ -64,17 +65,17 @@ class TrainConfig:
         try:
             raw = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SystemExit(f"{path}: cannot read the training config ({exc})") from None
+            raise ConfigError(f"{path}: cannot read the training config ({exc})") from None
         raw = raw.get("train", raw)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise SystemExit(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         cfg = cls(**{**raw, **{k: v for k, v in overrides.items() if v is not None}})
         if not cfg.data_root:
-            raise SystemExit(f"{path}: data_root is required")
+            raise ConfigError(f"{path}: data_root is required")
         if cfg.layout not in LAYOUTS:
-            raise SystemExit(f"{path}: layout must be one of {', '.join(LAYOUTS)}")
+            raise ConfigError(f"{path}: layout must be one of {', '.join(LAYOUTS)}")
         return cfg
 
 
@@ -273,7 +274,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="salfom train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except ConfigError as exc:   # as `salfom train` does: one line, exit code 2
+        print(f"salfom train: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
