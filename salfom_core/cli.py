@@ -7,6 +7,8 @@ Examples:
     salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
     salfom train --config run.toml [--resume]
     salfom gaze-convert gaze/ --video 0002.avi -o gaze.csv
+    salfom weights install salfom_dhf1k.pth                  # then `salfom predict` needs no -c
+    salfom info salfom_dhf1k.pth                              # kind, preset, parts, sha256
 """
 from __future__ import annotations
 
@@ -28,12 +30,20 @@ from .outputs import video_name
 BASELINE = "center-bias"
 
 
-def _predictor(checkpoint: str, device: str, dtype: str):
+def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
+    from .devices import resolve_device, resolve_precision
     from .engine import CenterBiasPredictor, SalFoMPredictor
+    from .weights import resolve_checkpoint
 
+    resolve_precision(dtype, resolve_device(device))     # a bad --device or --dtype fails before any work
     if checkpoint == BASELINE:
         return CenterBiasPredictor()
-    return SalFoMPredictor.from_checkpoint(checkpoint, device, dtype)
+    predictor = SalFoMPredictor.from_checkpoint(resolve_checkpoint(checkpoint), device, dtype, allow_partial)
+    report = predictor.load_report
+    if report.untrained:
+        print(f"salfom predict: warning: {', '.join(report.untrained)} stay untrained (random): these maps are "
+              f"not SalFoM's predictions", file=sys.stderr)
+    return predictor
 
 
 def cmd_predict(args) -> int:
@@ -50,7 +60,7 @@ def cmd_predict(args) -> int:
     videos, names, notes = output_names(args.videos)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    predictor = _predictor(args.checkpoint, args.device, args.dtype)
+    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     out = Path(args.output)
     for video_path, name in zip(videos, names):
         with open_video(video_path, fps=args.fps) as source:
@@ -104,7 +114,7 @@ def _pairs(args):
     if not has_subfolders:
         if len(truths) != 1:
             raise ConfigError(f"{pred_root} holds the maps of one video but {args.data} holds {len(truths)}; "
-                             "point --pred at a folder of per-video folders")
+                              "point --pred at a folder of per-video folders")
         return [(truths[0], MapFolder(pred_root).read)]
     pairs = [(t, MapFolder(pred_root / t.name).read) for t in truths if (pred_root / t.name).is_dir()]
     if not pairs:
@@ -190,8 +200,12 @@ def parse_size(text: str, option: str) -> tuple[int, int]:
 
 def cmd_info(args) -> int:
     from .video import open_video
+    from .weights import cmd_info_checkpoint, looks_like_checkpoint
 
     for path in args.videos:
+        if looks_like_checkpoint(path):
+            cmd_info_checkpoint(path)
+            continue
         with open_video(path) as source:
             print(json.dumps({**source.info.__dict__, "frames_read": len(source),
                               "frames_declared": source.declared_frames,
@@ -208,16 +222,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="saliency maps for videos (PNG per frame, optional overlay MP4)")
     p.add_argument("videos", nargs="+", help="video files or frame folders")
-    p.add_argument("-c", "--checkpoint", required=True,
-                   help=f"SalFoM checkpoint (official DHF1K .pth or one trained here), or '{BASELINE}'")
+    p.add_argument("-c", "--checkpoint",
+                   help=f"SalFoM checkpoint (official DHF1K .pth or one trained here), or '{BASELINE}' "
+                        "(default: the one installed by `salfom weights install`)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="predict even with a checkpoint that leaves parts of the model untrained (experts)")
     p.add_argument("-o", "--output", required=True, help="output folder: <output>/<video>/0001.png ...")
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
-    p.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    p.add_argument("--batch-size", type=int, help="windows per forward pass (default: 16 on CUDA, 4 on the CPU)")
     p.add_argument("--padding", default="repeat", choices=("repeat", "reverse"),
                    help="first 15 frames: repeat the first frame (reference) or reverse (paper)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
-    p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA), float32, bfloat16, float16")
+    p.add_argument("--dtype", default="auto", help="precision, as the training config's amp: auto (bf16 on "
+                   "CUDA, off elsewhere), bf16, fp16, off (float32)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of frame folders")
     p.add_argument("--cache", help="prediction cache folder (default: the user cache)")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -254,22 +272,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screen", default="1440x900", help="eye-tracker screen WxH (SMI; DHF1K: 1440x900)")
     p.set_defaults(func=cmd_gaze_convert)
 
-    p = sub.add_parser("info", help="video metadata as JSON")
-    p.add_argument("videos", nargs="+")
+    p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
+    p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")
     p.set_defaults(func=cmd_info)
+
+    from .weights import add_arguments as add_weights_arguments
+    add_weights_arguments(sub)
     return parser
 
 
 def main(argv=None) -> int:
+    import torch
+
     from .checkpoint import CheckpointError
+    from .devices import DeviceOutOfMemory
     from .gaze import GazeError
     from .video import VideoError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CheckpointError, VideoError, GazeError, ValueError, OSError) as exc:
+    except (CheckpointError, VideoError, GazeError, ValueError, OSError, DeviceOutOfMemory) as exc:
         print(f"salfom {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except torch.OutOfMemoryError:
+        print(f"salfom {args.command}: error: out of memory; try a smaller --batch-size", file=sys.stderr)
         return 2
 
 
