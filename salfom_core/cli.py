@@ -207,7 +207,9 @@ def cmd_info(args) -> int:
             cmd_info_checkpoint(path)
             continue
         with open_video(path) as source:
-            print(json.dumps({**source.info.__dict__, "frames_read": len(source),
+            if args.decode:
+                source.scan()
+            print(json.dumps({**source.info.__dict__, "frames_read": len(source), "decoded": args.decode,
                               "frames_declared": source.declared_frames,
                               "warning": source.integrity_warning}))
     return 0
@@ -274,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
     p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")
+    p.add_argument("--decode", action="store_true",
+                   help="decode every frame of a video, to find damage its container does not show (slower)")
     p.set_defaults(func=cmd_info)
 
     from .weights import add_arguments as add_weights_arguments

@@ -74,9 +74,21 @@ class VideoSource:
 
     @property
     def integrity_warning(self) -> str | None:
-        """One line naming the file and what is wrong with it ("only N of M frames", an unknown
-        frame rate, frames that did not decode), or None when nothing is known to be wrong."""
+        """One line naming the file and what is wrong with it, or None when nothing is known to be.
+
+        E.g. `clip.avi: only 120 of 300 frames; the file ends in the middle of a frame (truncated)`
+        or `clip.avi: frame rate unknown (no AVI header: read as a bare h264 stream), assuming
+        25 fps`. What opening finds is there at once; frames that turn out undecodable are added
+        as they are read, so ask again after a pass over the frames (prediction, export). Cheap to
+        read, and safe to read from another thread than the one decoding. For the CLI's warnings
+        and the app's status bar and timeline.
+        """
         return None
+
+    def scan(self) -> None:
+        """Decode every frame once, so that `integrity_warning` knows about all of them."""
+        for _ in self.iter_frames():
+            pass
 
     def __enter__(self):
         return self
@@ -126,7 +138,8 @@ class VideoFile(VideoSource):
     timestamps of phone and webcam recordings) keep every frame after them.
 
     A damaged file yields the frames that decode: a packet the decoder rejects is skipped, and
-    the frame it held reads as the frame before it (as a player freezes). What is known to be
+    its frame reads as the frame before it (as a player freezes; the one after when none came
+    before). The last frame of a cut file, only partly there, is left out. What is known to be
     wrong is in `integrity_warning`.
     """
 
@@ -153,7 +166,8 @@ class VideoFile(VideoSource):
             self._container.close()
             raise VideoOpenError(f"{path}: no decodable video frames (empty or corrupt stream)")
         rate = self._stream.average_rate or self._stream.guessed_rate
-        if self.timestamps and _timeline_gaps(self._pts):
+        self._gaps = _timeline_gaps(self._pts) if self.timestamps else {}
+        if self._gaps:
             # the average over a timeline with dropped frames is too low: use the frame step
             rate = 1 / (float(np.median(np.diff(self._pts))) * self._stream.time_base)
         self.rate_known = bool(rate) and self._format not in RAW_STREAM_FORMATS
@@ -231,7 +245,7 @@ class VideoFile(VideoSource):
         """
         problems = []
         n, declared = len(self), self.declared_frames
-        gaps = _timeline_gaps(self._pts) if self.timestamps else {}
+        gaps = self._gaps
         skipped = sum(gaps.values())
         # a count from the duration is approximate; one from the frame count is exact. Some
         # containers count the frames dropped while recording (AVI), some do not (MP4).
@@ -247,11 +261,13 @@ class VideoFile(VideoSource):
             raw = f" (no {self.path.suffix.lstrip('.').upper() or 'container'} header: read as a bare " \
                   f"{self._format} stream)" if self._format in RAW_STREAM_FORMATS else ""
             problems.append(f"frame rate unknown{raw}, assuming {self.info.fps:g} fps")
-        if self.lost_frames:
-            problems.append(f"{len(self.lost_frames)} of {n} frames could not be decoded "
-                            f"({_ranges(self.lost_frames)}: shown as the nearest frame that decodes)")
-        if self.damaged_frames:
-            problems.append(f"{_plural(len(self.damaged_frames), 'frame')} decoded with errors ({_ranges(self.damaged_frames)})")
+        # snapshots: a decoding thread may be adding to them
+        lost, damaged = frozenset(self.lost_frames), frozenset(self.damaged_frames)
+        if lost:
+            problems.append(f"{len(lost)} of {n} frames could not be decoded "
+                            f"({_ranges(lost)}: shown as the nearest frame that decodes)")
+        if damaged:
+            problems.append(f"{_plural(len(damaged), 'frame')} decoded with errors ({_ranges(damaged)})")
         if not problems:
             return None
         return f"{self.path}: " + "; ".join(problems)
@@ -273,6 +289,11 @@ class VideoFile(VideoSource):
             self._seek_to(self._check_index(start))
         for index in range(start, stop):
             yield index, self._advance()
+
+    def scan(self) -> None:
+        self._seek_to(0)
+        for _ in range(len(self)):
+            self._advance(convert=False)   # decoding is the check; no RGB conversion
 
     def _rewind(self) -> None:
         """Back to the first packet; a bare stream cannot seek, so it is opened again."""

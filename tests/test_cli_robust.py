@@ -49,6 +49,21 @@ def test_info_reports_frames_read_and_declared(cut_avi, capsys):
     assert f"only {whole} of 60 frames" in info["warning"] and "cut.avi" in info["warning"]
 
 
+def test_info_decode_finds_damage_the_container_does_not_show(tmp_path, capsys):
+    full = make_video(tmp_path / "full.mp4", n_frames=60, size=(128, 96), gop=5, texture=True)
+    data = bytearray(full.read_bytes())
+    middle, span = len(data) // 2, len(data) // 50
+    data[middle:middle + span] = bytes(span)
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(data)
+    assert cli.main(["info", str(path)]) == 0
+    quick = json.loads(capsys.readouterr().out)
+    assert (quick["frames_read"], quick["frames_declared"], quick["warning"]) == (60, 60, None)
+    assert cli.main(["info", "--decode", str(path)]) == 0
+    decoded = json.loads(capsys.readouterr().out)
+    assert decoded["decoded"] and re.search(r"bad\.mp4: \d+ of 60 frames could not be decoded", decoded["warning"])
+
+
 def test_predict_and_evaluate_warn_about_a_damaged_video(cut_avi, tmp_path, capsys):
     path, whole = cut_avi
     assert predict(path, "-o", tmp_path / "out", cache=tmp_path / "cache") == 0
