@@ -186,7 +186,7 @@ class VideoFile(VideoSource):
         except (self._av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
             raise VideoOpenError(f"{self.path}: not a readable video ({_reason(exc)})") from None
 
-    def _index(self) -> tuple[list[int] | None, list[int]]:
+    def _index(self) -> tuple[list[int], list[int]]:
         """Presentation timestamps of every frame's packet (sorted) and of the keyframes.
 
         A stream without timestamps (a bare codec stream) gets positions 0, 1, ... instead.
@@ -201,8 +201,8 @@ class VideoFile(VideoSource):
             except self._av.error.FFmpegError as exc:
                 self._problems.append(f"unreadable data after frame {len(stamps)} ({_reason(exc)})")
                 break
-            if packet.size == 0:
-                continue
+            if packet.size == 0 or packet.is_discard:
+                continue   # no frame; or one an MP4 edit list trims (decoded as a reference only)
             stamp = packet.pts if packet.pts is not None else packet.dts
             stamps.append(stamp)
             corrupt.append(packet.is_corrupt)
@@ -210,7 +210,9 @@ class VideoFile(VideoSource):
                 keys.append(stamp)
         # the last packet of a cut file is incomplete: its picture would be garbage
         if stamps and (corrupt[-1] or self._cut_mid_packet()):
-            stamps.pop()
+            partial = stamps.pop()
+            if keys and keys[-1] == partial:
+                keys.pop()
             self._problems.append("the file ends in the middle of a frame (truncated)")
         self.timestamps = bool(stamps) and all(s is not None for s in stamps)
         # AVI knows no presentation times (its packets' are decode positions), so decoded
@@ -254,13 +256,16 @@ class VideoFile(VideoSource):
             problems.append(f"only {n} of {declared} frames")
         if gaps:
             where = ", ".join(f"{count} after frame {k - 1}" for k, count in list(gaps.items())[:5])
-            problems.append(f"{_plural(skipped, 'frame')} missing from the timeline ({where}{', ...' if len(gaps) > 5 else ''}: "
-                            "dropped while recording, or damaged; frame numbers after a gap lag its time)")
+            where += ", ..." if len(gaps) > 5 else ""
+            problems.append(f"{_plural(skipped, 'frame')} missing from the timeline ({where}: dropped while "
+                            "recording, or damaged; frame numbers after a gap lag its time)")
         problems += self._problems
         if not self.rate_known:
-            raw = f" (no {self.path.suffix.lstrip('.').upper() or 'container'} header: read as a bare " \
-                  f"{self._format} stream)" if self._format in RAW_STREAM_FORMATS else ""
-            problems.append(f"frame rate unknown{raw}, assuming {self.info.fps:g} fps")
+            why = ""
+            if self._format in RAW_STREAM_FORMATS:
+                container = self.path.suffix.lstrip(".").upper() or "container"
+                why = f" (no {container} header: read as a bare {self._format} stream)"
+            problems.append(f"frame rate unknown{why}, assuming {self.info.fps:g} fps")
         # snapshots: a decoding thread may be adding to them
         lost, damaged = frozenset(self.lost_frames), frozenset(self.damaged_frames)
         if lost:
