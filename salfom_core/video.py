@@ -131,6 +131,7 @@ def file_fingerprint(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 # missing (a zeroed header), and they know no timestamps and no frame rate (raw H.264 says 25).
 RAW_STREAM_FORMATS = {"h264", "hevc", "m4v", "mpegvideo", "mjpeg", "vc1", "rawvideo", "obu", "cavsvideo"}
 TS_PACKET_SIZES = (188, 192, 204)
+MP4_SUFFIXES = (".mp4", ".mov", ".m4v", ".3gp")
 
 
 class VideoFile(VideoSource):
@@ -184,7 +185,11 @@ class VideoFile(VideoSource):
         try:
             return self._av.open(str(self.path))
         except (self._av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-            raise VideoOpenError(f"{self.path}: not a readable video ({_reason(exc)})") from None
+            hint = ""
+            if self.path.suffix.lower() in MP4_SUFFIXES:
+                # an MP4's index usually comes last: a cut file has none, and nothing can be read
+                hint = "; an MP4 cut short (an unfinished download or recording) or with a damaged header"
+            raise VideoOpenError(f"{self.path}: not a readable video ({_reason(exc)}{hint})") from None
 
     def _index(self) -> tuple[list[int], list[int]]:
         """Presentation timestamps of every frame's packet (sorted) and of the keyframes.

@@ -7,7 +7,7 @@ import av
 import pytest
 
 from helpers import frame_id, make_video
-from salfom_core.video import open_video
+from salfom_core.video import VideoOpenError, open_video
 
 N = 60
 
@@ -143,3 +143,17 @@ def test_mkv_missing_frames_in_the_middle_are_reported(sound, tmp_path):
         got = ids(video)
         assert got[:20] == level_ids(20) and got[-5:] == level_ids(N)[-5:]
         assert "hole.mkv" in video.integrity_warning and "missing from the timeline" in video.integrity_warning
+
+
+@pytest.mark.parametrize("damage", ["cut", "zeroed header"])
+def test_unreadable_mp4_says_why(sound, tmp_path, damage):
+    # an MP4 written in one pass keeps its index at the end: cut, nothing can be read
+    data = bytearray(sound["mp4"].read_bytes())
+    if damage == "cut":
+        data = data[:len(data) // 2]
+    else:
+        data[:512] = bytes(512)
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(data)
+    with pytest.raises(VideoOpenError, match=r"clip\.mp4: not a readable video .*MP4 cut short"):
+        open_video(path)
