@@ -21,12 +21,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .errors import ConfigError
 
 BASELINE = "center-bias"
-
-
-def _video_name(path: Path) -> str:
-    return path.name if path.is_dir() else path.stem
 
 
 def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
@@ -46,31 +43,41 @@ def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: b
 
 
 def cmd_predict(args) -> int:
-    from .distributed import current_rank, videos_of_rank
+    from .distributed import current_rank, shard_indices
     from .engine import EngineSettings, predict_video
-    from .export import write_map_folder, write_overlay_video
+    from .export import stale_maps, write_map_folder, write_overlay_video
+    from .outputs import output_names
+    from .overlay import colormap_lut
     from .store import PredictionStore
     from .video import open_video
 
-    # under torchrun: this process's share of the videos; its device is cuda:LOCAL_RANK
-    # (`auto`/`cuda`, resolved by devices.resolve_device) or the CPU
-    rank = current_rank()
-    videos = videos_of_rank([Path(v) for v in args.videos], rank, args.fps)
-    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
+    # every setting is checked before any work
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
+    colormap_lut(args.colormap)
+    videos, names, notes = output_names(args.videos)
+    # under torchrun: this process's share of the videos (named from all of them, as one process
+    # would); its device is cuda:LOCAL_RANK (`auto`/`cuda`, devices.resolve_device) or the CPU
+    rank = current_rank()
+    mine = shard_indices(videos, rank, args.fps)
+    videos, names = [videos[i] for i in mine], [names[i] for i in mine]
+    for note in notes if rank.rank == 0 else []:
+        print(f"note: {note}", file=sys.stderr)
+    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     out = Path(args.output)
-    for video_path in videos:
+    for video_path, name in zip(videos, names):
         with open_video(video_path, fps=args.fps) as source:
             info = source.info
             store = PredictionStore.open(args.cache, source.content_key(), predictor.key, settings.cache_fields(),
-                                         len(source), info.height, info.width, {"video": str(video_path)})
-            name = _video_name(video_path)
+                                         len(source), info.height, info.width, {"video": str(video_path)},
+                                         warn=_warn)
             cached = len(source) - len(store.missing())
             with tqdm(total=len(store.missing()), desc=f"predict {name}", unit="frame", disable=args.quiet) as bar:
                 predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n))
             folder = out / name
+            stale = len(stale_maps(folder, range(len(source))))
             write_map_folder(store, folder)
             print(f"{name}: {len(source)} maps in {folder}{f' ({cached} from the cache)' if cached else ''}"
+                  f"{f' (removed {stale} maps of an earlier, longer run)' if stale else ''}"
                   f"{f' [rank {rank.rank}]' if rank.distributed else ''}", file=sys.stderr)
             if args.overlay:
                 target = out / f"{name}_overlay.mp4"
@@ -78,7 +85,18 @@ def cmd_predict(args) -> int:
                     write_overlay_video(source, store.read, target, colormap=args.colormap,
                                         progress=lambda n, _t: bar.update(n - bar.n))
                 print(f"{name}: overlay video {target}", file=sys.stderr)
+            _warn_integrity(source)
     return 0
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _warn_integrity(source) -> None:
+    """After the frames were read: what is wrong with the video, if anything."""
+    if source.integrity_warning:
+        _warn(source.integrity_warning)
 
 
 def cmd_evaluate(args) -> int:
@@ -88,24 +106,32 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_gaze_convert(args) -> int:
-    from .gaze import ScreenGeometry, load_gaze, write_csv
+    from .gaze import ScreenGeometry, load_gaze_files, write_csv
     from .video import open_video
 
+    screen = ScreenGeometry(*parse_size(args.screen, "--screen"))
     if args.video:
         with open_video(args.video) as source:
             size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
+            _warn_integrity(source)
     elif args.size and args.frames:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-        size, n_frames, fps = (w, h), args.frames, args.fps
+        size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps
     else:
-        raise SystemExit("give --video, or --size WxH and --frames N")
-    sw, sh = (int(v) for v in args.screen.lower().split("x"))
-    gaze = load_gaze(args.input, size, n_frames, fps, ScreenGeometry(sw, sh))
+        raise ConfigError("give --video, or --size WxH and --frames N")
+    gaze = load_gaze_files(args.input, size, n_frames, fps, screen)
     write_csv(gaze, args.output)
     note = gaze.dropped_note()
     print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
           f"{f' ({note})' if note else ''}", file=sys.stderr)
     return 0
+
+
+def parse_size(text: str, option: str) -> tuple[int, int]:
+    """`WxH` with positive whole numbers, else a ConfigError naming the option."""
+    parts = text.lower().split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        return int(parts[0]), int(parts[1])
+    raise ConfigError(f"{option} {text!r}: expected WIDTHxHEIGHT in pixels, both above 0 (e.g. 1440x900)")
 
 
 def cmd_info(args) -> int:
@@ -117,7 +143,11 @@ def cmd_info(args) -> int:
             cmd_info_checkpoint(path)
             continue
         with open_video(path) as source:
-            print(json.dumps(source.info.__dict__))
+            if args.decode:
+                source.scan()
+            print(json.dumps({**source.info.__dict__, "frames_read": len(source), "decoded": args.decode,
+                              "frames_declared": source.declared_frames,
+                              "warning": source.integrity_warning}))
     return 0
 
 
@@ -159,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=train.run)
 
     p = sub.add_parser("gaze-convert", help="write any supported gaze input as the plain CSV")
-    p.add_argument("input", help="CSV, SMI .txt file or folder of them, or an annotation folder")
+    p.add_argument("input", nargs="+", help="CSV, SMI .txt files (one per observer) or a folder of them, "
+                   "or an annotation folder; several are merged into one CSV")
     p.add_argument("-o", "--output", required=True, help="CSV to write")
     p.add_argument("--video", help="the video (size, frame count and fps)")
     p.add_argument("--size", help="WxH of the video, without --video")
@@ -175,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
     p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")
+    p.add_argument("--decode", action="store_true",
+                   help="decode every frame of a video, to find damage its container does not show (slower)")
     p.set_defaults(func=cmd_info)
 
     from .weights import add_arguments as add_weights_arguments

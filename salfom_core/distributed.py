@@ -58,10 +58,10 @@ def balanced_shares(weights: Sequence[int], world: int, groups: Sequence[Hashabl
     return [sorted(s) for s in shares]
 
 
-def videos_of_rank(videos: Sequence[Path], rank: Rank, fps: float = 30.0) -> list[Path]:
-    """This rank's videos, in the order given (all of them outside torchrun)."""
+def shard_indices(videos: Sequence[Path], rank: Rank, fps: float = 30.0) -> list[int]:
+    """Indices of this rank's videos, in the order given (all of them outside torchrun)."""
     if not rank.distributed:
-        return list(videos)
+        return list(range(len(videos)))
     from .video import open_video
 
     frames, keys = [], []
@@ -69,4 +69,9 @@ def videos_of_rank(videos: Sequence[Path], rank: Rank, fps: float = 30.0) -> lis
         with open_video(path, fps=fps) as source:
             frames.append(len(source))
             keys.append(source.content_key())
-    return [videos[i] for i in balanced_shares(frames, rank.world, keys)[rank.rank]]
+    return balanced_shares(frames, rank.world, keys)[rank.rank]
+
+
+def videos_of_rank(videos: Sequence[Path], rank: Rank, fps: float = 30.0) -> list[Path]:
+    """This rank's videos, in the order given."""
+    return [videos[i] for i in shard_indices(videos, rank, fps)]

@@ -10,6 +10,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import metrics
+from .errors import ConfigError
 from .gaze import AnnotationFolder, GazeData, find_annotations
 from .video import list_images, numbered_files, read_grey
 
@@ -330,6 +331,7 @@ def evaluate(pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]]
              metric_names=metrics.METRICS, seed: int = 0,
              progress: Callable[[int, int], None] | None = None) -> tuple[metrics.ProtocolScores, list[dict]]:
     """Score (truth, read_prediction) pairs; returns the protocol scores and one row per frame."""
+    check_every(every)
     total, done = sum(len(range(0, t.n_frames, every)) for t, _ in pairs), [0]
 
     def step(n):
@@ -406,6 +408,12 @@ class PredictionRoot:
             return []
         names = {t.name for t in truths}
         return sorted(p.name for p in self.folder.iterdir() if p.is_dir() and p.name not in names)
+
+
+def check_every(every: int) -> int:
+    if every < 1:
+        raise ConfigError(f"every {every}: score every N-th frame needs N of at least 1")
+    return every
 
 
 def dataset_truths(data_root: str | Path, layout: str | None = None, split: str = "val") -> list[AnnotationTruth]:

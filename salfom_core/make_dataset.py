@@ -32,14 +32,16 @@ import numpy as np
 from . import metrics
 from .atomic import atomic_write_bytes, atomic_write_text
 from .datasets import SPLITS
+from .errors import SalfomError
 from .gaze import GazeData, ScreenGeometry, load_gaze, write_csv
+from .outputs import video_name
 from .video import file_fingerprint, open_video
 
 IMAGE_FORMATS = ("png", "jpg")
 MANIFEST = "make_dataset.json"
 
 
-class MakeDatasetError(ValueError):
+class MakeDatasetError(SalfomError):
     """Inputs that cannot make a dataset (the message names the file)."""
 
 
@@ -79,10 +81,6 @@ def pair_inputs(videos: list[str | Path], gazes: list[str | Path]) -> list[tuple
     if duplicates:
         raise MakeDatasetError(f"two videos would share the folder {duplicates[0]!r}; rename one of them")
     return list(zip(videos, gazes))
-
-
-def video_name(path: Path) -> str:
-    return path.name if path.is_dir() else path.stem
 
 
 def make_dataset(videos: list[str | Path], gazes: list[str | Path], root: str | Path,
@@ -211,12 +209,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    try:
-        screen = tuple(int(v) for v in args.screen.lower().split("x"))
-    except ValueError:
-        screen = ()
-    if len(screen) != 2 or min(screen) < 1:
-        raise MakeDatasetError(f"--screen must be WxH in pixels, not {args.screen!r}")
+    from .cli import parse_size
+
+    screen = parse_size(args.screen, "--screen")
     settings = DatasetSettings(args.split, args.image_format, args.grid, screen)
     bars: dict[str, tqdm] = {}
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import metrics
 from .atomic import atomic_write_bytes, atomic_write_text
+from .errors import ConfigError
 from .evaluate import CenterBiasMaps, GazeTruth, ModelScores, PredictionRoot, dataset_truths, score_models
 
 BASELINE = "center-bias"
@@ -53,13 +54,13 @@ def run(args) -> int:
 
     names = _metric_names(args.metrics)
     if args.every < 1:
-        raise ValueError(f"--every must be at least 1, not {args.every}")
+        raise ConfigError(f"--every must be at least 1, not {args.every}")
     if args.jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, not {args.jobs}")
+        raise ConfigError(f"--jobs must be at least 1, not {args.jobs}")
     if len(args.pred) > 1 and not args.out:
-        raise ValueError("several --pred: give --out FOLDER for the metrics files")
+        raise ConfigError("several --pred: give --out FOLDER for the metrics files")
     if args.out is None and args.pred[0] == BASELINE:
-        raise ValueError(f"--pred {BASELINE}: give --out FOLDER for the metrics files")
+        raise ConfigError(f"--pred {BASELINE}: give --out FOLDER for the metrics files")
     if args.plot:
         plot_format(args.plot)       # a wrong suffix fails before any scoring
     truths = _truths(args)
@@ -86,7 +87,7 @@ def _metric_names(option: str | None) -> tuple[str, ...]:
     names = tuple(n.strip() for n in option.split(",")) if option else metrics.METRICS
     unknown = set(names) - set(metrics.METRICS)
     if unknown:
-        raise ValueError(f"unknown metrics {', '.join(sorted(unknown))}; known: {', '.join(metrics.METRICS)}")
+        raise ConfigError(f"unknown metrics {', '.join(sorted(unknown))}; known: {', '.join(metrics.METRICS)}")
     return names
 
 
@@ -96,9 +97,11 @@ def _truths(args):
 
     if args.gaze:
         if not args.video:
-            raise ValueError("--gaze needs --video (for the frame count and size)")
+            raise ConfigError("--gaze needs --video (for the frame count and size)")
         with open_video(args.video) as source:
             info, n_frames = source.info, len(source)
+            if source.integrity_warning:      # a damaged video: say so, with the frames it has
+                print(f"warning: {source.integrity_warning}", file=sys.stderr)
         gaze = load_gaze(args.gaze, (info.width, info.height), n_frames, info.fps)
         note = gaze.dropped_note()
         if note:
@@ -106,7 +109,7 @@ def _truths(args):
         video = Path(args.video)
         return [GazeTruth(video.name if video.is_dir() else video.stem, gaze, grid=args.grid)]
     if not args.data:
-        raise ValueError("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
+        raise ConfigError("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
     truths = dataset_truths(args.data, args.layout, args.split)
     if not truths:
         raise ValueError(f"{args.data}: no annotated videos")
@@ -118,7 +121,7 @@ def _model(pred: str, truths):
         return CenterBiasMaps()
     root = PredictionRoot(pred)
     if root.single and len(truths) != 1:
-        raise ValueError(f"{pred} holds the maps of one video but the data holds {len(truths)}; "
+        raise ConfigError(f"{pred} holds the maps of one video but the data holds {len(truths)}; "
                          "point --pred at a folder of per-video folders")
     unmatched = root.unmatched(truths)
     if unmatched:
@@ -137,7 +140,7 @@ def _unique_names(models) -> None:
             for m in same:
                 m.name = str(getattr(m, "folder", m.name))
     if len({m.name for m in models}) != len(models):
-        raise ValueError("the same predictions are given twice with --pred")
+        raise ConfigError("the same predictions are given twice with --pred")
 
 
 # --------------------------------------------------------------------------- what was scored
@@ -230,7 +233,7 @@ def _finite(obj):
 def plot_format(path: str | Path) -> str:
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in ("png", "svg", "pdf"):
-        raise ValueError(f"{path}: the plot is written as .png, .svg or .pdf")
+        raise ConfigError(f"{path}: the plot is written as .png, .svg or .pdf")
     return fmt
 
 
