@@ -23,6 +23,7 @@ from .playback import Playback
 from .session import DEMO_VIDEO, Session
 from .state import Layer, ViewerState
 from .training import NewRunDialog, TrainingRun
+from .dataset_panel import install_dataset_panel
 from .video_view import VideoView
 from .weights_dialog import NO_CHECKPOINT_BANNER, attach_weights_dialog
 from .workers import FrameLoader
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 860)
         self._update_title()
+        # the dataset dock and its File menu items (issue 11): one hook, the panel is self-contained
+        self.dataset_panel = install_dataset_panel(self, str(Path(cache_dir) / "scores") if cache_dir else None)
 
     # ----------------------------------------------------------------- the session's API, for menus and tests
 
@@ -95,6 +98,10 @@ class MainWindow(QMainWindow):
     @property
     def checkpoint(self) -> str | None:
         return self.session.checkpoint
+
+    @property
+    def cache_dir(self) -> str | None:
+        return self.session.inference.cache_dir
 
     def seek(self, frame: int) -> None:
         self.state.set_frame(frame)

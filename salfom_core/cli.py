@@ -4,32 +4,26 @@ Examples:
     salfom predict clip.mp4 -c salfom_dhf1k.pth -o out/ --overlay
     salfom predict clip.mp4 -c center-bias -o out/            # the baseline, no weights
     salfom evaluate --pred out/ --data DHF1K/ --split val
+    salfom evaluate --pred a/ --pred b/ --pred center-bias --data DHF1K/ --out cmp/ --plot cmp.png
     salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
     salfom train --config run.toml [--resume]
     salfom gaze-convert gaze/ --video 0002.avi -o gaze.csv
+    salfom make-dataset 0002.avi 0003.avi --gaze gaze0002/ gaze0003.csv -o mydata/ --split train
     salfom weights install salfom_dhf1k.pth                  # then `salfom predict` needs no -c
     salfom info salfom_dhf1k.pth                              # kind, preset, parts, sha256
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import math
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from . import metrics
-from .atomic import atomic_write_text
+from .errors import ConfigError
 
 BASELINE = "center-bias"
-
-
-def _video_name(path: Path) -> str:
-    return path.name if path.is_dir() else path.stem
 
 
 def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
@@ -49,28 +43,45 @@ def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: b
 
 
 def cmd_predict(args) -> int:
+    from .distributed import current_rank, shard_indices
     from .engine import EngineSettings, predict_video
-    from .export import write_map_folder, write_overlay_video
+    from .export import stale_maps, write_map_folder, write_overlay_video
+    from .outputs import output_names
+    from .overlay import colormap_lut
     from .paths import require_videos
     from .store import PredictionStore
     from .video import open_video
 
+    # every setting is checked before any work
     require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
     _check_overlay_gaze(args)
-    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
+    colormap_lut(args.colormap)
+    videos, names, notes = output_names(args.videos)
+    # under torchrun: this process's share of the videos (named from all of them, as one process
+    # would); its device is cuda:LOCAL_RANK (`auto`/`cuda`, devices.resolve_device) or the CPU
+    rank = current_rank()
+    mine = shard_indices(videos, rank, args.fps)
+    videos, names = [videos[i] for i in mine], [names[i] for i in mine]
+    for note in notes if rank.rank == 0 else []:
+        print(f"note: {note}", file=sys.stderr)
+    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     out = Path(args.output)
-    for video_path in map(Path, args.videos):
+    for video_path, name in zip(videos, names):
         with open_video(video_path, fps=args.fps) as source:
             info = source.info
             store = PredictionStore.open(args.cache, source.content_key(), predictor.key, settings.cache_fields(),
-                                         len(source), info.height, info.width, {"video": str(video_path)})
-            name = _video_name(video_path)
+                                         len(source), info.height, info.width, {"video": str(video_path)},
+                                         warn=_warn)
+            cached = len(source) - len(store.missing())
             with tqdm(total=len(store.missing()), desc=f"predict {name}", unit="frame", disable=args.quiet) as bar:
                 predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n))
             folder = out / name
+            stale = len(stale_maps(folder, range(len(source))))
             write_map_folder(store, folder)
-            print(f"{name}: {len(source)} maps in {folder}", file=sys.stderr)
+            print(f"{name}: {len(source)} maps in {folder}{f' ({cached} from the cache)' if cached else ''}"
+                  f"{f' (removed {stale} maps of an earlier, longer run)' if stale else ''}"
+                  f"{f' [rank {rank.rank}]' if rank.distributed else ''}", file=sys.stderr)
             if args.overlay:
                 target = out / f"{name}_overlay.mp4"
                 with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
@@ -78,6 +89,7 @@ def cmd_predict(args) -> int:
                                         gaze=_overlay_gaze(args, source),
                                         progress=lambda n, _t: bar.update(n - bar.n))
                 print(f"{name}: overlay video {target}", file=sys.stderr)
+            _warn_integrity(source)
     return 0
 
 
@@ -96,97 +108,49 @@ def _overlay_gaze(args, source):
     return load_gaze(args.gaze, (info.width, info.height), len(source), info.fps)
 
 
-def _pairs(args):
-    from .evaluate import GazeTruth, MapFolder, dataset_truths
-    from .gaze import load_gaze
-    from .video import open_video
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
-    pred_root = Path(args.pred)
-    if args.gaze:
-        if not args.video:
-            raise SystemExit("--gaze needs --video (for the frame count and size)")
-        with open_video(args.video) as source:
-            info = source.info
-        gaze = load_gaze(args.gaze, (info.width, info.height), info.frame_count, info.fps)
-        return [(GazeTruth(_video_name(Path(args.video)), gaze, grid=args.grid), MapFolder(pred_root).read)]
-    truths = dataset_truths(args.data, args.layout, args.split)
-    has_subfolders = any(p.is_dir() for p in pred_root.iterdir())
-    if not has_subfolders:
-        if len(truths) != 1:
-            raise SystemExit(f"{pred_root} holds the maps of one video but {args.data} holds {len(truths)}; "
-                             "point --pred at a folder of per-video folders")
-        return [(truths[0], MapFolder(pred_root).read)]
-    pairs = [(t, MapFolder(pred_root / t.name).read) for t in truths if (pred_root / t.name).is_dir()]
-    if not pairs:
-        raise SystemExit(f"no folder in {pred_root} matches a video of {args.data}")
-    return pairs
+
+def _warn_integrity(source) -> None:
+    """After the frames were read: what is wrong with the video, if anything."""
+    if source.integrity_warning:
+        _warn(source.integrity_warning)
 
 
 def cmd_evaluate(args) -> int:
-    if not args.data and not args.gaze:
-        raise SystemExit("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
-    from .evaluate import evaluate
+    from .scoreboard import run
 
-    pairs = _pairs(args)
-    names = tuple(args.metrics.split(",")) if args.metrics else metrics.METRICS
-    unknown = set(names) - set(metrics.METRICS)
-    if unknown:
-        raise SystemExit(f"unknown metrics {', '.join(sorted(unknown))}; known: {', '.join(metrics.METRICS)}")
-    total = sum(len(range(0, t.n_frames, args.every)) for t, _ in pairs)
-    with tqdm(total=total, desc="evaluate", unit="frame", disable=args.quiet) as bar:
-        scores, rows = evaluate(pairs, args.every, names, args.seed, progress=lambda d, _t: bar.update(d - bar.n))
-    overall, per_video = scores.overall(), scores.per_video()
-    print(format_table(overall, per_video, names, scores.frame_count()))
-    out = Path(args.out) if args.out else Path(args.pred)
-    summary = {"protocol": "DHF1K: mean over all frames of all videos, NaN frames dropped",
-               "frames": scores.frame_count(), "overall": overall, "per_video": per_video}
-    atomic_write_text(out / "metrics_summary.json", json.dumps(_finite(summary), indent=1))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, ["video", "frame", *names], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "metrics_frames.csv", buf.getvalue())
-    print(f"wrote {out / 'metrics_summary.json'} and {out / 'metrics_frames.csv'}", file=sys.stderr)
-    return 0
-
-
-def _finite(obj):
-    """JSON has no NaN: write null."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    return obj
-
-
-def format_table(overall: dict, per_video: dict, names, frames: int) -> str:
-    header = f"{'video':<20}" + "".join(f"{n:>13}" for n in names)
-    lines = [header, "-" * len(header)]
-    for video, values in per_video.items():
-        lines.append(f"{video[:20]:<20}" + "".join(f"{values[n]:>13.4f}" for n in names))
-    lines.append("-" * len(header))
-    lines.append(f"{'all (' + str(frames) + ' fr)':<20}" + "".join(f"{overall[n]:>13.4f}" for n in names))
-    return "\n".join(lines)
+    return run(args)
 
 
 def cmd_gaze_convert(args) -> int:
-    from .gaze import ScreenGeometry, load_gaze, write_csv
+    from .gaze import ScreenGeometry, load_gaze_files, write_csv
     from .video import open_video
 
+    screen = ScreenGeometry(*parse_size(args.screen, "--screen"))
     if args.video:
         with open_video(args.video) as source:
             size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
+            _warn_integrity(source)
     elif args.size and args.frames:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-        size, n_frames, fps = (w, h), args.frames, args.fps
+        size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps
     else:
-        raise SystemExit("give --video, or --size WxH and --frames N")
-    sw, sh = (int(v) for v in args.screen.lower().split("x"))
-    gaze = load_gaze(args.input, size, n_frames, fps, ScreenGeometry(sw, sh))
+        raise ConfigError("give --video, or --size WxH and --frames N")
+    gaze = load_gaze_files(args.input, size, n_frames, fps, screen)
     write_csv(gaze, args.output)
+    note = gaze.dropped_note()
     print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
-          f"{f' ({gaze.skipped} malformed rows skipped)' if gaze.skipped else ''}", file=sys.stderr)
+          f"{f' ({note})' if note else ''}", file=sys.stderr)
     return 0
+
+
+def parse_size(text: str, option: str) -> tuple[int, int]:
+    """`WxH` with positive whole numbers, else a ConfigError naming the option."""
+    parts = text.lower().split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        return int(parts[0]), int(parts[1])
+    raise ConfigError(f"{option} {text!r}: expected WIDTHxHEIGHT in pixels, both above 0 (e.g. 1440x900)")
 
 
 def cmd_info(args) -> int:
@@ -198,12 +162,16 @@ def cmd_info(args) -> int:
             cmd_info_checkpoint(path)
             continue
         with open_video(path) as source:
-            print(json.dumps(source.info.__dict__))
+            if args.decode:
+                source.scan()
+            print(json.dumps({**source.info.__dict__, "frames_read": len(source), "decoded": args.decode,
+                              "frames_declared": source.declared_frames,
+                              "warning": source.integrity_warning}))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import train
+    from . import make_dataset, scoreboard, train
 
     parser = argparse.ArgumentParser(prog="salfom", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -231,19 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="the six metrics by the DHF1K protocol")
-    p.add_argument("--pred", required=True, help="maps folder of one video, or a folder of per-video folders")
-    p.add_argument("--data", help="dataset root (DHF1K / Hollywood-2 / UCF layout) or one annotated video folder")
-    p.add_argument("--layout", choices=("dhf1k", "hollywood", "ucf"), help="dataset layout (default: detect)")
-    p.add_argument("--split", default="val", choices=("train", "val"), help="which split of --data")
-    p.add_argument("--gaze", help="raw gaze instead of annotations (CSV, SMI folder/file)")
-    p.add_argument("--video", help="the video the gaze belongs to (with --gaze)")
-    p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for fixation maps from gaze")
-    p.add_argument("--every", type=int, default=1, help="score every N-th frame")
-    p.add_argument("--metrics", help=f"comma-separated subset of {','.join(metrics.METRICS)}")
-    p.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and the sAUC draws")
-    p.add_argument("--out", help="folder for metrics_summary.json and metrics_frames.csv (default: --pred)")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p = sub.add_parser("evaluate", help="the six metrics by the DHF1K protocol, one or several models")
+    scoreboard.add_arguments(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train or fine-tune SalFoM (KL + CC, Adam)",
@@ -252,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=train.run)
 
     p = sub.add_parser("gaze-convert", help="write any supported gaze input as the plain CSV")
-    p.add_argument("input", help="CSV, SMI .txt file or folder of them, or an annotation folder")
+    p.add_argument("input", nargs="+", help="CSV, SMI .txt files (one per observer) or a folder of them, "
+                   "or an annotation folder; several are merged into one CSV")
     p.add_argument("-o", "--output", required=True, help="CSV to write")
     p.add_argument("--video", help="the video (size, frame count and fps)")
     p.add_argument("--size", help="WxH of the video, without --video")
@@ -261,8 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screen", default="1440x900", help="eye-tracker screen WxH (SMI; DHF1K: 1440x900)")
     p.set_defaults(func=cmd_gaze_convert)
 
+    p = sub.add_parser("make-dataset", help="a DHF1K-layout dataset from videos and raw gaze",
+                       description=make_dataset.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    make_dataset.add_arguments(p)
+    p.set_defaults(func=make_dataset.run)
+
     p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
     p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")
+    p.add_argument("--decode", action="store_true",
+                   help="decode every frame of a video, to find damage its container does not show (slower)")
     p.set_defaults(func=cmd_info)
 
     from .weights import add_arguments as add_weights_arguments

@@ -3,7 +3,8 @@
 Coordinates are video pixels in the benchmark's convention: the 1-based pixel (r, c) is at
 (x, y) = (c, r), so `metrics.fixation_map` puts a point at pixel (round(y), round(x)) exactly
 as DHF1K's scripts do. Frames are 0-based. Malformed input rows are skipped and counted in
-`GazeData.skipped`, never fatal.
+`GazeData.skipped`, never fatal; samples outside the picture (beyond [0, W] x [0, H]) or
+outside the video's frames are dropped and counted in `GazeData.outside` / `outside_frames`.
 
 Readers:
 - `read_csv`: `frame` or `time_s`, `x`, `y`, optional `observer`; pixels or normalized 0..1,
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write_text
+from .errors import ConfigError
 from .metrics import fixation_map
 from .video import natural_key, numbered_files, read_grey
 
@@ -46,6 +48,8 @@ class GazeData:
     fps: float = 30.0
     source: str = ""
     skipped: int = 0                   # malformed rows skipped while reading
+    outside: int = field(default=0, init=False)          # samples outside the picture, dropped
+    outside_frames: int = field(default=0, init=False)   # samples before frame 0 or after the last
     _starts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -53,7 +57,14 @@ class GazeData:
         for name in ("frame", "x", "y", "observer"):
             setattr(self, name, np.asarray(getattr(self, name))[order])
         self.frame = self.frame.astype(np.int64)
-        keep = (self.frame >= 0) & (self.frame < self.n_frames)
+        self.x, self.y = self.x.astype(np.float64), self.y.astype(np.float64)
+        in_time = (self.frame >= 0) & (self.frame < self.n_frames)
+        # a sample off the picture (x = -5, x = 1e12) is no fixation: never kept, always counted
+        w, h = self.size
+        in_picture = (self.x >= 0) & (self.x <= w) & (self.y >= 0) & (self.y <= h)
+        self.outside_frames = int((~in_time).sum())
+        self.outside = int((in_time & ~in_picture).sum())
+        keep = in_time & in_picture
         self.frame, self.x, self.y, self.observer = (a[keep] for a in (self.frame, self.x, self.y, self.observer))
         self._starts = np.searchsorted(self.frame, np.arange(self.n_frames + 1))
 
@@ -80,6 +91,15 @@ class GazeData:
             obs = self.for_frame(i)[2]
             counts[i] = len(np.unique(obs[obs >= 0])) if len(obs) else 0
         return counts
+
+    def dropped_note(self) -> str:
+        """'' or a clause naming what reading dropped, for messages."""
+        parts = [f"{self.skipped} malformed rows skipped"] if self.skipped else []
+        if self.outside:
+            parts.append(f"{self.outside} outside the picture dropped")
+        if self.outside_frames:
+            parts.append(f"{self.outside_frames} outside the video's {self.n_frames} frames dropped")
+        return "; ".join(parts)
 
     def observer_name(self, index: int) -> str:
         return self.observers[index] if 0 <= index < len(self.observers) else "?"
@@ -154,6 +174,10 @@ class ScreenGeometry:
 
     width: int = 1440
     height: int = 900
+
+    def __post_init__(self):
+        if not (self.width > 0 and self.height > 0):
+            raise ConfigError(f"eye-tracker screen {self.width}x{self.height}: width and height must be positive")
 
     def to_video(self, xs, ys, video_size: tuple[int, int]):
         a = video_size[0] / self.width
@@ -327,3 +351,40 @@ def load_gaze(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps
     if path.suffix.lower() == ".txt":
         return read_smi([path], size, n_frames, fps, screen)
     raise GazeError(f"{path}: unknown gaze format (expected .csv, SMI .txt, or an annotation folder)")
+
+
+def load_gaze_files(paths, size: tuple[int, int], n_frames: int, fps: float = 30.0,
+                    screen: ScreenGeometry = ScreenGeometry()) -> GazeData:
+    """Several gaze inputs (as a shell glob gives them) merged into one recording.
+
+    SMI exports are one file per observer and are read together; any other mix is read input
+    by input, an input's unnamed observer taking the input's file name. A path given twice
+    counts once.
+    """
+    paths = list(dict.fromkeys(Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)))
+    if not paths:
+        raise GazeError("no gaze input given")
+    if len(paths) == 1:
+        return load_gaze(paths[0], size, n_frames, fps, screen)
+    for path in paths:
+        if not path.exists():
+            raise GazeError(f"{path}: no such file or folder")
+    if all(p.is_file() and p.suffix.lower() == ".txt" for p in paths):
+        return read_smi(paths, size, n_frames, fps, screen)
+    parts = [load_gaze(p, size, n_frames, fps, screen) for p in paths]
+    names: list[str] = []
+
+    def observer_index(name: str) -> int:
+        if name not in names:
+            names.append(name)
+        return names.index(name)
+
+    observer = []
+    for path, part in zip(paths, parts):
+        own = [observer_index(name) for name in part.observers]
+        unnamed = observer_index(path.stem) if (part.observer < 0).any() else -1
+        remap = np.array(own + [unnamed], dtype=np.int64)
+        observer.append(remap[part.observer])   # an unnamed sample's -1 picks the last entry
+    return GazeData(np.concatenate([p.frame for p in parts]), np.concatenate([p.x for p in parts]),
+                    np.concatenate([p.y for p in parts]), np.concatenate(observer), names, n_frames, size, fps,
+                    ", ".join(map(str, paths)), sum(p.skipped for p in parts))
