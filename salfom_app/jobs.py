@@ -59,6 +59,7 @@ class InferenceJobs(QObject):
 
     failed = Signal(object, object)
     loaded = Signal(object)
+    integrity = Signal(object)        # the video's integrity warning after a full pass (str or None)
 
     def __init__(self, state: ViewerState, cache_dir: str | None, prepare_layer: Callable[[Layer], None]):
         super().__init__()
@@ -91,6 +92,9 @@ class InferenceJobs(QObject):
 
     def _step(self, layer: Layer, item) -> None:
         if self.closed or layer not in self.state.layers:
+            return
+        if isinstance(item, tuple) and item[0] == "integrity":
+            self.integrity.emit(item[1])
             return
         if isinstance(item, tuple) and item[0] == "store":
             store = item[1]

@@ -48,6 +48,8 @@ class MainWindow(QMainWindow):
         self.session.checkpoint_changed.connect(self._update_banner)
         self.session.partial_checkpoint.connect(self._confirm_partial)
         self.session.recent_changed.connect(self._fill_recent)
+        # frames found undecodable while a model read the whole video
+        self.session.inference.integrity.connect(lambda w: self._show_integrity(w) if w else None)
         self.view = VideoView(self.state, self.loader)
         self.view.hover.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.timeline = Timeline(self.state)
@@ -98,6 +100,11 @@ class MainWindow(QMainWindow):
     @property
     def checkpoint(self) -> str | None:
         return self.session.checkpoint
+
+    @checkpoint.setter
+    def checkpoint(self, path: str | None) -> None:
+        self.session.checkpoint = path
+        self._update_banner()
 
     @property
     def cache_dir(self) -> str | None:
@@ -220,10 +227,13 @@ class MainWindow(QMainWindow):
 
     def _video_opened(self) -> None:
         self._update_title()
-        warning = getattr(self.state.video, "integrity_warning", None)     # a damaged or cut file
+        self._show_integrity(getattr(self.state.video, "integrity_warning", None))
+
+    def _show_integrity(self, warning: str | None) -> None:
+        """A damaged or cut file: said in the status bar and on the timeline (it names the file)."""
         self.timeline.set_warning(warning)
         if warning:
-            self.statusBar().showMessage(f"{self.state.video_path.name}: {warning}")
+            self.statusBar().showMessage(warning)
 
     def _update_title(self):
         s = self.state

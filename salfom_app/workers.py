@@ -155,6 +155,8 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
         # closed with this worker: the engine's decoding thread stops when the user cancels
         with contextlib.closing(iter_predict(source, predictor, store, settings, start_at=playhead)) as steps:
             yield from steps
+        # read once more now that every frame was decoded here: damage found on the way is known
+        yield "integrity", getattr(source, "integrity_warning", None)
 
 
 @thread_worker(start_thread=False)

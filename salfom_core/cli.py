@@ -53,10 +53,10 @@ def cmd_predict(args) -> int:
     from .video import open_video
 
     # every setting is checked before any work
-    require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
-    _check_overlay_gaze(args)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     colormap_lut(args.colormap)
+    require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
+    _check_overlay_gaze(args)
     videos, names, notes = output_names(args.videos)
     # under torchrun: this process's share of the videos (named from all of them, as one process
     # would); its device is cuda:LOCAL_RANK (`auto`/`cuda`, devices.resolve_device) or the CPU

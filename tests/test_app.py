@@ -550,22 +550,15 @@ def test_unusable_cache_is_said_and_the_layer_is_not_left_computing(qtbot, tmp_p
     w.close()
 
 
-def test_damaged_video_warning_in_status_bar_and_timeline(qtbot, window, monkeypatch):
-    import salfom_app.session as session
+def test_damaged_video_warning_in_status_bar_and_timeline(qtbot, window, tmp_path):
+    from helpers import make_video
 
-    real_open = session.open_video
-
-    def damaged(path, *args, **kwargs):
-        source = real_open(path, *args, **kwargs)
-        source.integrity_warning = "only 90 of 150 frames decode (the file is cut)"
-        return source
-
-    monkeypatch.setattr(session, "open_video", damaged)
-    window.open_video(DEMO_VIDEO)
-    assert "only 90 of 150" in window.statusBar().currentMessage()
-    assert window.timeline.warning.isVisibleTo(window) and "only 90 of 150" in window.timeline.warning.text()
-    monkeypatch.setattr(session, "open_video", real_open)
-    window.open_video(DEMO_VIDEO)
+    phone = make_video(tmp_path / "phone.mp4", n_frames=99, drop_after=(9,))     # a dropped frame
+    assert window.open_video(phone)
+    assert "phone.mp4" in window.statusBar().currentMessage()
+    assert "1 frame missing" in window.statusBar().currentMessage()
+    assert window.timeline.warning.isVisibleTo(window) and "1 frame missing" in window.timeline.warning.text()
+    window.open_video(DEMO_VIDEO)                           # a sound file: the warning goes
     assert not window.timeline.warning.isVisibleTo(window)
 
 
