@@ -204,6 +204,11 @@ def test_split_view_from_the_layer_panel_paints_both_layers(qtbot, window, oracl
     plain = window.view.bundle.image[y, x].astype(int)
     right_px, left_px = view_pixel(window, x + 0.5, y + 0.5, pane=1), view_pixel(window, x + 0.5, y + 0.5, pane=0)
     assert np.abs(right_px - plain).sum() > np.abs(left_px - plain).sum() + 60, (left_px, right_px, plain)
+    # 'export current frame' of a split view writes both panes side by side, each as painted
+    both = window.view.composite()
+    assert both.shape == (272, 960, 3)
+    assert np.abs(both[y, 480 + x].astype(int) - right_px).max() <= 12
+    assert np.abs(both[y, x].astype(int) - left_px).max() <= 12
     # the View menu reaches it too
     view_menu = window.menu("View")
     single = next(a for a in view_menu.actions() if a.text() == "Single view")
