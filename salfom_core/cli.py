@@ -3,6 +3,7 @@
 Examples:
     salfom predict clip.mp4 -c salfom_dhf1k.pth -o out/ --overlay
     salfom predict clip.mp4 -c center-bias -o out/            # the baseline, no weights
+    salfom predict clip.mp4 -c salfom_dhf1k.pth -o out/ --stride 8   # 1/8 of the work, blends between
     salfom evaluate --pred out/ --data DHF1K/ --split val
     salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
     salfom train --config run.toml [--resume]
@@ -44,6 +45,11 @@ def cmd_predict(args) -> int:
     from .store import PredictionStore
     from .video import open_video
 
+    from .interpolate import write_blends
+    from .plan import grid
+
+    if args.stride < 1:
+        raise ValueError(f"--stride must be at least 1, not {args.stride}")
     predictor = _predictor(args.checkpoint, args.device, args.dtype)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     out = Path(args.output)
@@ -53,15 +59,20 @@ def cmd_predict(args) -> int:
             store = PredictionStore.open(args.cache, source.content_key(), predictor.key, settings.cache_fields(),
                                          len(source), info.height, info.width, {"video": str(video_path)})
             name = _video_name(video_path)
-            with tqdm(total=len(store.missing()), desc=f"predict {name}", unit="frame", disable=args.quiet) as bar:
-                predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n))
+            frames = grid(len(source), args.stride)           # every frame when the stride is 1
+            with tqdm(total=int((~store.done[frames]).sum()), desc=f"predict {name}", unit="frame",
+                      disable=args.quiet) as bar:
+                predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n),
+                              frames=frames)
             folder = out / name
             write_map_folder(store, folder)
-            print(f"{name}: {len(source)} maps in {folder}", file=sys.stderr)
+            blends = write_blends(store, folder, args.stride)
+            print(f"{name}: {len(source)} maps in {folder}"
+                  f"{f' ({blends} interpolated, listed in interpolated.json)' if blends else ''}", file=sys.stderr)
             if args.overlay:
                 target = out / f"{name}_overlay.mp4"
                 with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
-                    write_overlay_video(source, store.read, target, colormap=args.colormap,
+                    write_overlay_video(source, lambda i: store.read_or_blend(i)[0], target, colormap=args.colormap,
                                         progress=lambda n, _t: bar.update(n - bar.n))
                 print(f"{name}: overlay video {target}", file=sys.stderr)
     return 0
@@ -98,7 +109,11 @@ def cmd_evaluate(args) -> int:
         raise SystemExit("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
     from .evaluate import evaluate
 
+    from .interpolate import interpolation_warnings
+
     pairs = _pairs(args)
+    for line in interpolation_warnings(args.pred):
+        print(line, file=sys.stderr)
     names = tuple(args.metrics.split(",")) if args.metrics else metrics.METRICS
     unknown = set(names) - set(metrics.METRICS)
     if unknown:
@@ -184,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
     p.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    p.add_argument("--stride", type=int, default=1,
+                   help="compute every K-th frame and the last; the others are linear blends of the nearest "
+                        "computed frames, listed in <output>/<video>/interpolated.json (default 1: all computed)")
     p.add_argument("--padding", default="repeat", choices=("repeat", "reverse"),
                    help="first 15 frames: repeat the first frame (reference) or reverse (paper)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")

@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
+from .plan import target_batches
 from .preprocess import clip_tensor, postprocess_map, preprocess_frame, to_uint8
 from .store import PredictionStore
 from .video import VideoSource, file_fingerprint
@@ -81,23 +82,27 @@ class Progress:
 
 
 def iter_predict(source: VideoSource, predictor: Predictor, store: PredictionStore,
-                 settings: EngineSettings = EngineSettings(), start_at: int | Callable[[], int] = 0):
+                 settings: EngineSettings = EngineSettings(), start_at: int | Callable[[], int] = 0,
+                 order: str = "sequential", frames=None):
     """Fill `store` with the maps of every frame it lacks, yielding a `Progress` per batch.
 
-    Frames from `start_at` to the end come first, then the beginning. `start_at` may be a
-    callable (the app's playhead): when its value moves to a frame not yet computed, the
-    remaining work is re-planned from there after the current batch. Stop iterating to cancel;
-    what was yielded is in the store.
+    `order` (see `plan.target_batches`): `sequential` computes the frames from `start_at` to
+    the end, then the beginning; `coarse-to-fine` every 16th frame first, then 8th, ..., each
+    level outward from `start_at`. `frames` limits the work to those frames (default: all).
+    `start_at` may be a callable (the app's playhead): when its value moves to a frame not yet
+    computed, the remaining work is re-planned from there after the current batch. Stop
+    iterating to cancel; what was yielded is in the store.
     """
     playhead = start_at if callable(start_at) else (lambda: start_at)
-    total, done, t0 = len(store.missing()), 0, time.perf_counter()
+    todo = np.ones(len(store.done), bool) if frames is None else np.isin(np.arange(len(store.done)), frames)
+    total, done, t0 = int((todo & ~store.done).sum()), 0, time.perf_counter()
     size = (source.info.width, source.info.height)
-    while not store.complete:
+    while (todo & ~store.done).any():
         plan_from = playhead()
-        missing = store.missing()
-        order = [missing[missing >= plan_from], missing[missing < plan_from]]
+        missing = np.flatnonzero(todo & ~store.done)
+        order_groups = target_batches(missing, len(store.done), plan_from, settings.batch_size, order)
         replan = False
-        for run in (run for part in order for run in _runs(part, gap=2 * predictor.window)):
+        for run in (run for part in order_groups for run in _runs(part, gap=2 * predictor.window)):
             for batch in _windows(source, predictor, settings, run, len(source)):
                 indices = [i for i, _ in batch]
                 maps = predictor.predict(torch.stack([clip for _, clip in batch]))
@@ -116,14 +121,15 @@ def iter_predict(source: VideoSource, predictor: Predictor, store: PredictionSto
 
 def predict_video(source: VideoSource, predictor: Predictor, store: PredictionStore,
                   settings: EngineSettings = EngineSettings(), progress: Callable[[Progress], None] | None = None,
-                  cancel: Callable[[], bool] | None = None, start_at: int = 0) -> bool:
-    """Run `iter_predict` to the end; True when the store is complete, False when cancelled."""
-    for step in iter_predict(source, predictor, store, settings, start_at):
+                  cancel: Callable[[], bool] | None = None, start_at: int = 0,
+                  order: str = "sequential", frames=None) -> bool:
+    """Run `iter_predict` to the end; True when every wanted frame is computed, False when cancelled."""
+    for step in iter_predict(source, predictor, store, settings, start_at, order, frames):
         if progress:
             progress(step)
         if cancel and cancel():
             return False
-    return store.complete
+    return bool(store.done.all() if frames is None else store.done[np.asarray(frames, dtype=np.int64)].all())
 
 
 def _windows(source: VideoSource, predictor: Predictor, settings: EngineSettings, targets: np.ndarray, n: int):
