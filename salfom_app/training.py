@@ -22,6 +22,7 @@ from salfom_core.atomic import atomic_write_text
 from salfom_core.datasets import LAYOUTS
 from salfom_core.models import list_models
 from salfom_core.train import TrainConfig
+from salfom_core.weights import default_encoder
 
 
 def _path_row(edit: QLineEdit, folder: bool, parent) -> QWidget:
@@ -63,7 +64,7 @@ class NewRunDialog(QDialog):
         self.lr.setRange(1e-7, 1e-1)
         self.lr.setSingleStep(1e-5)
         self.lr.setValue(1e-5 if cuda else 1e-3)
-        self.umt = QLineEdit()
+        self.umt = QLineEdit(str(default_encoder() or ""))     # installed by `salfom weights install`
         self.output = QLineEdit(str(Path.home() / "salfom-runs" / "run"))
         self.device = QComboBox()
         self.device.addItems(["auto", "cuda", "cpu"] if cuda else ["cpu", "auto"])

@@ -25,13 +25,15 @@ from .panels import LayerPanel, MetricCurves, Timeline
 from .state import METRIC_LABELS, Layer, ViewerState
 from .training import NewRunDialog, TrainingRun
 from .video_view import VideoView
+from .weights_dialog import NO_CHECKPOINT_BANNER, attach_weights_dialog, installed_checkpoint
 from .workers import FrameLoader, export_worker, inference_worker, metrics_worker
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DEMO_VIDEO = RESOURCES / "demo" / "demo.mp4"
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
-NO_CHECKPOINT = ("No SalFoM checkpoint is loaded: showing the centre-bias baseline. Load the official DHF1K "
-                 "weights (File > Load checkpoint...), or train one here (Train > New run...).")
+NO_CHECKPOINT = ("No SalFoM checkpoint is loaded: showing the centre-bias baseline. Get the official DHF1K "
+                 "weights (Help > Get the SalFoM weights...), load a file (File > Load checkpoint...), or train "
+                 "one here (Train > New run...).")
 
 
 class MainWindow(QMainWindow):
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
         self.layer_panel.cancel_requested.connect(self.cancel_inference)
         self._build_layout()
         self._build_menus()
+        attach_weights_dialog(self)
         self._build_shortcuts()
         self.setAcceptDrops(True)
 
@@ -78,6 +81,7 @@ class MainWindow(QMainWindow):
         self.checkpoint: str | None = self.settings.value("checkpoint") or None
         if self.checkpoint and not Path(self.checkpoint).is_file():
             self.checkpoint = None
+        self.checkpoint = self.checkpoint or installed_checkpoint()     # `salfom weights install`
         self._update_banner()
         geometry = self.settings.value("geometry")
         if geometry is not None:
@@ -174,7 +178,7 @@ class MainWindow(QMainWindow):
         self.status.setText(f"{'synthetic demo, ' if s.synthetic else ''}device: {device}")
 
     def _update_banner(self):
-        self.layer_panel.set_banner("" if self.checkpoint else NO_CHECKPOINT)
+        self.layer_panel.set_banner("" if self.checkpoint else NO_CHECKPOINT_BANNER)
 
     # ----------------------------------------------------------------- opening
 

@@ -8,6 +8,8 @@ Examples:
     salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
     salfom train --config run.toml [--resume]
     salfom gaze-convert gaze/ --video 0002.avi -o gaze.csv
+    salfom weights install salfom_dhf1k.pth                  # then `salfom predict` needs no -c
+    salfom info salfom_dhf1k.pth                              # kind, preset, parts, sha256
 """
 from __future__ import annotations
 
@@ -31,12 +33,18 @@ def _video_name(path: Path) -> str:
     return path.name if path.is_dir() else path.stem
 
 
-def _predictor(checkpoint: str, device: str, dtype: str):
+def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
     from .engine import CenterBiasPredictor, SalFoMPredictor
+    from .weights import resolve_checkpoint
 
     if checkpoint == BASELINE:
         return CenterBiasPredictor()
-    return SalFoMPredictor.from_checkpoint(checkpoint, device, dtype)
+    predictor = SalFoMPredictor.from_checkpoint(resolve_checkpoint(checkpoint), device, dtype, allow_partial)
+    report = predictor.load_report
+    if report.untrained:
+        print(f"salfom predict: warning: {', '.join(report.untrained)} stay untrained (random): these maps are "
+              f"not SalFoM's predictions", file=sys.stderr)
+    return predictor
 
 
 def cmd_predict(args) -> int:
@@ -50,7 +58,7 @@ def cmd_predict(args) -> int:
 
     if args.stride < 1:
         raise ValueError(f"--stride must be at least 1, not {args.stride}")
-    predictor = _predictor(args.checkpoint, args.device, args.dtype)
+    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     out = Path(args.output)
     for video_path in map(Path, args.videos):
@@ -177,8 +185,12 @@ def cmd_gaze_convert(args) -> int:
 
 def cmd_info(args) -> int:
     from .video import open_video
+    from .weights import cmd_info_checkpoint, looks_like_checkpoint
 
     for path in args.videos:
+        if looks_like_checkpoint(path):
+            cmd_info_checkpoint(path)
+            continue
         with open_video(path) as source:
             print(json.dumps(source.info.__dict__))
     return 0
@@ -193,8 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="saliency maps for videos (PNG per frame, optional overlay MP4)")
     p.add_argument("videos", nargs="+", help="video files or frame folders")
-    p.add_argument("-c", "--checkpoint", required=True,
-                   help=f"SalFoM checkpoint (official DHF1K .pth or one trained here), or '{BASELINE}'")
+    p.add_argument("-c", "--checkpoint",
+                   help=f"SalFoM checkpoint (official DHF1K .pth or one trained here), or '{BASELINE}' "
+                        "(default: the one installed by `salfom weights install`)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="predict even with a checkpoint that leaves parts of the model untrained (experts)")
     p.add_argument("-o", "--output", required=True, help="output folder: <output>/<video>/0001.png ...")
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
@@ -241,9 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screen", default="1440x900", help="eye-tracker screen WxH (SMI; DHF1K: 1440x900)")
     p.set_defaults(func=cmd_gaze_convert)
 
-    p = sub.add_parser("info", help="video metadata as JSON")
-    p.add_argument("videos", nargs="+")
+    p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
+    p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")
     p.set_defaults(func=cmd_info)
+
+    from .weights import add_arguments as add_weights_arguments
+    add_weights_arguments(sub)
     return parser
 
 

@@ -190,11 +190,17 @@ class SalFoMPredictor:
         self.key = f"{key}:{dtype}"
 
     @classmethod
-    def from_checkpoint(cls, path, device: str = "auto", dtype: str = "auto") -> "SalFoMPredictor":
+    def from_checkpoint(cls, path, device: str = "auto", dtype: str = "auto",
+                        allow_partial: bool = False) -> "SalFoMPredictor":
         from .checkpoint import load_model
 
-        model, _ = load_model(path)
-        return cls(model, f"salfom:{model.cfg.name}:{file_fingerprint(path)}", device, dtype)
+        model, report = load_model(path, allow_partial=allow_partial)
+        key = f"salfom:{model.cfg.name}:{file_fingerprint(path)}"
+        if report.untrained:      # randomly initialised parts: these maps must never be reused from the cache
+            key += f":partial-{time.time_ns()}"
+        predictor = cls(model, key, device, dtype)
+        predictor.load_report = report
+        return predictor
 
     @torch.inference_mode()
     def predict(self, clips: torch.Tensor) -> np.ndarray:

@@ -133,7 +133,7 @@ def build_model(cfg: TrainConfig, log: JsonLog) -> torch.nn.Module:
     model = create_model(cfg.preset)
     for source in (cfg.umt_checkpoint, cfg.init_checkpoint):
         if source:
-            report = load_weights(model, source)
+            report = load_weights(model, source, allow_partial=True)   # training trains the untrained parts
             log.write("init", source=source, kind=report.kind, loaded=report.loaded)
     model.set_grad_checkpointing(cfg.grad_checkpointing)
     return model

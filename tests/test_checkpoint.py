@@ -1,27 +1,20 @@
 """Checkpoint loading: the three formats, and loud, safe refusal of everything else."""
-import json
+import hashlib
 import os
 
 import pytest
 import torch
 
-from conftest import shared_path
-from salfom_core import CheckpointError, create_model, load_model, load_weights, save_checkpoint
-from salfom_core.models.convert import _official_name, convert_pos_embed
+from checkpoint_files import not_checkpoints, tiny_official_state, tiny_umt_state
+from salfom_core import (CheckpointError, PartialCheckpointError, create_model, describe_checkpoint, load_model,
+                         load_weights, save_checkpoint)
+from salfom_core.models.convert import convert_pos_embed
 
 
-def tiny_official_state(model):
-    """The tiny model's weights under the official checkpoint's names (plus its unused entries)."""
-    manifest = json.loads(shared_path("reference", "salfom_golden", "salfom_state_dict_manifest.json").read_text())
-    ours = model.state_dict()
-    state = {}
-    for name, _shape, _dtype in manifest:
-        mapped = _official_name(name)
-        if mapped in ours:
-            state[name] = ours[mapped].clone()
-    state["encoder.head.weight"] = torch.zeros(400, model.cfg.embed_dim)
-    state["final_map.weight"] = torch.zeros(1, 2, 1, 1)
-    return state
+def assert_same_state(model, expected):
+    state = model.state_dict()
+    for k, v in expected.items():
+        assert torch.equal(state[k], v), k
 
 
 def assert_same_weights(a, b, prefix=""):
@@ -66,8 +59,14 @@ def test_umt_checkpoint_initialises_encoder_only():
     umt["backbone.fc_norm.weight"] = torch.ones(cfg.embed_dim)
     target = create_model("salfom_tiny")
     decoder_before = {k: v.clone() for k, v in target.state_dict().items() if not k.startswith("encoder.")}
-    report = load_weights(target, {"module": umt})
-    assert report.kind == "umt"
+    encoder_before = {k: v.clone() for k, v in target.state_dict().items() if k.startswith("encoder.")}
+    # for prediction a UMT file is refused: the decoder would stay random
+    with pytest.raises(PartialCheckpointError, match=r"UMT encoder.*tcfe.*dfd.*sfd.*fusion.*untrained") as refused:
+        load_weights(target, {"module": umt})
+    assert refused.value.untrained == ["tcfe", "dfd", "sfd", "fusion"] and refused.value.kind == "umt"
+    assert_same_state(target, encoder_before)          # refused before anything was copied
+    report = load_weights(target, {"module": umt}, allow_partial=True)
+    assert report.kind == "umt" and report.untrained == ["tcfe", "dfd", "sfd", "fusion"]
     assert set(report.not_in_source) == set(decoder_before)
     for k, v in target.state_dict().items():
         if k == "encoder.pos_embed":
@@ -155,3 +154,118 @@ def test_registry():
     assert {"salfom_l16", "salfom_tiny"} <= set(list_models())
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         create_model("nope")
+
+
+# --------------------------------------------------------------------------- files that are not checkpoints
+
+
+@pytest.mark.parametrize("which, looks_like", [
+    ("text", "a text file"), ("random", "unrecognised binary data"), ("png", "a PNG image"),
+    ("html", "an HTML/XML page"), ("empty", "the file is empty"), ("pickle_garbage", "unreadable as PyTorch data"),
+    ("zip", "unreadable as PyTorch data")])
+def test_a_file_that_is_not_a_checkpoint_says_so(tmp_path, which, looks_like):
+    path = not_checkpoints(tmp_path)[which]
+    for attempt in (lambda: load_weights(create_model("salfom_tiny"), path), lambda: load_model(path),
+                    lambda: describe_checkpoint(path)):
+        with pytest.raises(CheckpointError) as err:
+            attempt()
+        assert str(err.value).startswith(f"{path}: not a checkpoint: {looks_like}")
+
+
+# --------------------------------------------------------------------------- partial checkpoints
+
+
+def test_decoder_only_official_file_is_refused_naming_the_encoder(tmp_path):
+    donor = create_model("salfom_tiny")
+    decoder = {k: v for k, v in tiny_official_state(donor).items() if not k.startswith("encoder.")}
+    path = tmp_path / "decoder_only.pth"
+    torch.save(decoder, path)
+    target = create_model("salfom_tiny")
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(PartialCheckpointError, match=r"decoder_only\.pth: an official SalFoM checkpoint that "
+                                                     r"leaves encoder \(UMT encoder\) untrained") as err:
+        load_weights(target, path)
+    assert err.value.untrained == ["encoder"]
+    assert_same_state(target, before)
+    report = load_weights(target, path, allow_partial=True)
+    assert report.untrained == ["encoder"]
+    assert_same_weights(donor, target, prefix="dfd.")
+    assert_same_state(target, {k: v for k, v in before.items() if k.startswith("encoder.")})
+
+
+def test_bare_state_dict_of_our_names_loads_whole_or_refuses_as_partial(tmp_path):
+    donor = create_model("salfom_tiny")
+    whole = tmp_path / "whole.pt"
+    torch.save(donor.state_dict(), whole)      # what torch.save(model.state_dict()) writes
+    model, report = load_model(whole)
+    assert report.kind == "studio" and report.untrained == [] and model.cfg.name == "salfom_tiny"
+    assert_same_weights(donor, model)
+    encoder_only = tmp_path / "encoder_only.pt"
+    torch.save({k: v for k, v in donor.state_dict().items() if k.startswith(("encoder.", "tcfe."))}, encoder_only)
+    with pytest.raises(PartialCheckpointError, match="dfd.*sfd.*fusion.*untrained") as err:
+        load_model(encoder_only)
+    assert err.value.untrained == ["dfd", "sfd", "fusion"]
+
+
+def test_load_model_refuses_a_umt_file_unless_allowed_and_finds_its_preset(tmp_path):
+    donor = create_model("salfom_tiny")
+    path = tmp_path / "umt_tiny.pth"
+    torch.save({"model": tiny_umt_state(donor)}, path)
+    with pytest.raises(PartialCheckpointError, match=r"umt_tiny\.pth: a UMT encoder checkpoint.*untrained") as err:
+        load_model(path)
+    assert err.value.untrained == ["tcfe", "dfd", "sfd", "fusion"]
+    model, report = load_model(path, allow_partial=True)
+    assert model.cfg.name == "salfom_tiny" and report.kind == "umt"
+    # an official-format file of the tiny preset is recognised by its shapes (it used to be built as salfom_l16)
+    official = tmp_path / "official_tiny.pth"
+    torch.save({"state_dict": tiny_official_state(donor)}, official)
+    model, report = load_model(official)
+    assert model.cfg.name == "salfom_tiny" and report.kind == "official"
+    assert_same_weights(donor, model)
+
+
+def test_training_still_initialises_its_encoder_from_a_umt_file(tmp_path):
+    from salfom_core.train import JsonLog, TrainConfig, build_model
+
+    donor = create_model("salfom_tiny")
+    path = tmp_path / "umt_tiny.pth"
+    torch.save(tiny_umt_state(donor), path)
+    log_path = tmp_path / "log.jsonl"
+    log = JsonLog(log_path)
+    model = build_model(TrainConfig(data_root=str(tmp_path), preset="salfom_tiny", umt_checkpoint=str(path)), log)
+    log.close()
+    for k, v in model.state_dict().items():
+        if k.startswith("encoder.blocks."):
+            assert torch.equal(v, donor.state_dict()[k].half().float()), k
+    assert '"kind": "umt"' in log_path.read_text()
+
+
+# --------------------------------------------------------------------------- describing without loading
+
+
+def test_describe_each_format(tmp_path):
+    donor = create_model("salfom_tiny")
+    n_params = sum(v.numel() for v in donor.state_dict().values())
+    n_encoder = sum(v.numel() for k, v in donor.state_dict().items() if k.startswith("encoder."))
+
+    official = tmp_path / "official.pth"
+    torch.save({"state_dict": tiny_official_state(donor)}, official)
+    info = describe_checkpoint(official)
+    assert (info.kind, info.preset, info.role) == ("official", "salfom_tiny", "predict")
+    assert info.fills == ["encoder", "tcfe", "dfd", "sfd", "fusion"] and info.untrained == []
+    assert info.parameters == n_params and info.ignored == 2          # the Kinetics head and final_map
+    assert info.sha256 == hashlib.sha256(official.read_bytes()).hexdigest()
+    assert info.size == official.stat().st_size and info.training == {}
+
+    umt = tmp_path / "umt.pth"
+    torch.save(tiny_umt_state(donor), umt)
+    info = describe_checkpoint(umt)
+    assert (info.kind, info.preset, info.role, info.fills) == ("umt", "salfom_tiny", "encoder", ["encoder"])
+    assert info.parameters == n_encoder and info.untrained == ["tcfe", "dfd", "sfd", "fusion"]
+
+    last = tmp_path / "last.pt"
+    save_checkpoint(last, donor, meta={"val_cc": 0.41}, extra={"optimizer": {"state": {}, "param_groups": []},
+                                                               "epoch": 7, "step": 96, "best_cc": 0.43})
+    info = describe_checkpoint(last)
+    assert (info.kind, info.preset, info.role) == ("studio", "salfom_tiny", "predict")
+    assert info.training == {"val_cc": 0.41, "epoch": 7, "step": 96, "best_cc": 0.43, "resumable": True}

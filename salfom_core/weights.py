@@ -1,0 +1,344 @@
+"""Installed weights: checked copies of downloaded checkpoints in the user data folder.
+
+`salfom weights install FILE` reads the file as the loader does (safely, kind, preset, which
+parts of the model it fills), copies it atomically to `<data>/weights/<kind>/` and makes it the
+default of its role: a whole model ("predict") becomes what `salfom predict` without `-c` and
+the app use; a UMT encoder file ("encoder") becomes the default initialisation of a new
+training run, never a prediction checkpoint. `$SALFOM_DATA_DIR` overrides the data folder.
+
+The index (`installed.json`) is rewritten atomically after the file is in place; an entry whose
+file has gone is ignored, so a half-finished install or a hand-deleted file is never used.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from .atomic import atomic_write_text
+from .checkpoint import CheckpointError, CheckpointInfo, describe_checkpoint, describe_parts, kind_phrase
+
+ROLES = ("predict", "encoder")
+_INDEX = "installed.json"
+
+# Where the files come from (users download them in a browser; nothing here downloads).
+SOURCE_REPOSITORY = "https://github.com/mr17m/SalFoM---Video-Saliency-Prediction"
+SOURCES = {
+    "predict": ("SalFoM trained on DHF1K", "the \"Model weights\" section of the SalFoM authors' README "
+                "(a SharePoint link)"),
+    "encoder": ("UMT-L/16 encoder pretrained on Kinetics (for training from scratch)",
+                "l16_ptk710_ftk710_ftk400_f16_res224.pth, a direct link in the same README"),
+}
+
+
+class WeightsError(ValueError):
+    """An install, lookup or removal that cannot be done; the message says why."""
+
+
+@dataclass
+class InstalledWeights:
+    name: str            # file name in the data folder, unique across kinds
+    kind: str            # official, umt or studio
+    role: str            # predict or encoder
+    preset: str
+    parameters: int
+    size: int
+    sha256: str
+    source: str          # the file it was installed from
+    installed: str       # ISO date and time (UTC)
+    path: str = ""       # filled on reading the index
+    default: bool = False
+
+
+def data_dir() -> Path:
+    """$SALFOM_DATA_DIR, else the platform's user data folder."""
+    env = os.environ.get("SALFOM_DATA_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("salfom-studio", appauthor=False))
+
+
+def weights_dir() -> Path:
+    return data_dir() / "weights"
+
+
+# --------------------------------------------------------------------------- index
+
+
+def _read_index() -> dict:
+    path = weights_dir() / _INDEX
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"entries": [], "defaults": {}}
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: the list of installed weights is unreadable ({exc}); "
+                           f"remove it and install the files again") from None
+    if not isinstance(index, dict) or not isinstance(index.get("entries"), list):
+        raise WeightsError(f"{path}: the list of installed weights is damaged; remove it and install again")
+    index.setdefault("defaults", {})
+    return index
+
+
+def _write_index(index: dict) -> None:
+    atomic_write_text(weights_dir() / _INDEX, json.dumps(index, indent=1))
+
+
+def _entry_path(entry: dict) -> Path:
+    return weights_dir() / entry["kind"] / entry["name"]
+
+
+def installed() -> list[InstalledWeights]:
+    """Installed weights whose files are present, oldest first; `default` marks each role's default."""
+    index = _read_index()
+    defaults = set(_effective_defaults(index).values())
+    out = []
+    for entry in index["entries"]:
+        path = _entry_path(entry)
+        if path.is_file():
+            fields = {k: entry[k] for k in InstalledWeights.__dataclass_fields__ if k in entry}
+            fields.update(path=str(path), default=entry["name"] in defaults)
+            out.append(InstalledWeights(**fields))
+    return out
+
+
+def _effective_defaults(index: dict) -> dict[str, str]:
+    """Each role's default: the recorded one while its file is there, else the newest of that role."""
+    present = [e for e in index["entries"] if _entry_path(e).is_file()]
+    out = {}
+    for role in ROLES:
+        names = [e["name"] for e in present if e["role"] == role]
+        chosen = index["defaults"].get(role)
+        if chosen in names:
+            out[role] = chosen
+        elif names:
+            out[role] = names[-1]
+    return out
+
+
+def default_path(role: str = "predict") -> Path | None:
+    """The default file of `role` ("predict" or "encoder"), or None when none is installed.
+
+    Never raises: a damaged index means "none" here (the CLI's `weights list` names the problem)."""
+    try:
+        index = _read_index()
+    except WeightsError:
+        return None
+    name = _effective_defaults(index).get(role)
+    entry = next((e for e in index["entries"] if e["name"] == name), None)
+    return _entry_path(entry) if entry else None
+
+
+def default_checkpoint() -> Path | None:
+    """What `salfom predict` without `-c` and the app use; never a UMT encoder file."""
+    return default_path("predict")
+
+
+def resolve_checkpoint(checkpoint: str | None) -> str:
+    """The checkpoint given, or the installed default; WeightsError when neither exists."""
+    if checkpoint:
+        return checkpoint
+    installed_default = default_checkpoint()
+    if installed_default is None:
+        raise WeightsError("no checkpoint given (-c) and none installed: download the SalFoM DHF1K weights "
+                           f"({SOURCE_REPOSITORY}, \"Model weights\") and run `salfom weights install FILE`, "
+                           "or use -c center-bias")
+    return str(installed_default)
+
+
+def default_encoder() -> Path | None:
+    """The default UMT encoder initialisation of a new training run."""
+    return default_path("encoder")
+
+
+# --------------------------------------------------------------------------- install / remove
+
+
+def check(path: str | os.PathLike) -> CheckpointInfo:
+    """What installing `path` would install; CheckpointError / WeightsError when it would be refused."""
+    info = describe_checkpoint(path)
+    if info.role == "partial":
+        raise WeightsError(
+            f"{path}: {kind_phrase(info.kind)} checkpoint that fills only {describe_parts(info.fills)} and leaves "
+            f"{describe_parts(info.untrained)} untrained: neither a whole model nor a UMT encoder; not installed")
+    return info
+
+
+def install(path: str | os.PathLike, make_default: bool = True,
+            progress: Callable[[int, int], None] | None = None) -> InstalledWeights:
+    """Check `path`, copy it into the data folder (temporary file, then rename), record it and
+    make it its role's default. Installing a file already installed (same sha256) copies nothing.
+    `progress(bytes_done, bytes_total)` is called while copying."""
+    source = Path(path)
+    info = check(source)
+    index = _read_index()
+    index["entries"] = [e for e in index["entries"] if _entry_path(e).is_file()]   # files deleted by hand
+    same = next((e for e in index["entries"] if e["sha256"] == info.sha256 and _entry_path(e).is_file()), None)
+    if same is None:
+        name = _free_name(index, source.name, info.sha256)
+        entry = {"name": name, "kind": info.kind, "role": info.role, "preset": info.preset,
+                 "parameters": info.parameters, "size": info.size, "sha256": info.sha256,
+                 "source": str(source.resolve()), "installed": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        _copy_checked(source, _entry_path(entry), info.sha256, progress)
+        index["entries"] = [e for e in index["entries"] if e["name"] != name] + [entry]
+    else:
+        entry = same
+    if make_default:
+        index["defaults"][entry["role"]] = entry["name"]
+    _write_index(index)
+    return next(w for w in installed() if w.name == entry["name"])
+
+
+def _free_name(index: dict, name: str, sha256: str) -> str:
+    """The source's file name, or with a hash suffix when another file of that name is installed."""
+    taken = {e["name"] for e in index["entries"]}
+    if name in taken:
+        stem, dot, suffix = name.rpartition(".")
+        name = f"{stem}-{sha256[:8]}.{suffix}" if dot else f"{name}-{sha256[:8]}"
+    return name
+
+
+def _copy_checked(source: Path, target: Path, sha256: str, progress) -> None:
+    """Copy to a temporary file beside `target`, hashing on the way; rename only if the bytes are
+    the ones that were checked (the source may have changed meanwhile)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    total = source.stat().st_size
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        digest, done = hashlib.sha256(), 0
+        with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+            while block := src.read(1 << 22):
+                digest.update(block)
+                dst.write(block)
+                done += len(block)
+                if progress:
+                    progress(done, total)
+            dst.flush()
+            os.fsync(dst.fileno())
+        if digest.hexdigest() != sha256:
+            raise WeightsError(f"{source}: the file changed while it was being installed; not installed")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def find(name: str) -> InstalledWeights:
+    """An installed file by its name, or by a prefix of its sha256 (at least 6 characters)."""
+    entries = installed()
+    hits = [w for w in entries if w.name == name] or \
+        [w for w in entries if len(name) >= 6 and w.sha256.startswith(name.lower())]
+    if len(hits) != 1:
+        known = ", ".join(w.name for w in entries) or "none installed"
+        why = "is ambiguous" if hits else "is not installed"
+        raise WeightsError(f"{name} {why} (installed: {known})")
+    return hits[0]
+
+
+def remove(name: str) -> InstalledWeights:
+    """Delete an installed file and its entry; a removed default falls back to the newest other
+    file of its role, or to none."""
+    target = find(name)
+    index = _read_index()
+    index["entries"] = [e for e in index["entries"] if e["name"] != target.name]
+    if index["defaults"].get(target.role) == target.name:
+        del index["defaults"][target.role]
+    _write_index(index)                # first the index: a crash leaves an orphan file, never a dangling entry
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target.path)
+    return target
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_arguments(sub) -> None:
+    """`salfom weights install|list|remove` and its help, on the CLI's subparsers."""
+    import argparse
+
+    epilog = (f"Where to get the weights ({SOURCE_REPOSITORY}):\n" +
+              "\n".join(f"  {what}: {where}" for what, where in SOURCES.values()))
+    p = sub.add_parser("weights", help="install, list or remove the SalFoM / UMT weights",
+                       description=__doc__, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ops = p.add_subparsers(dest="weights_command", required=True)
+    q = ops.add_parser("install", help="check a downloaded checkpoint, copy it to the data folder, make it the default")
+    q.add_argument("file")
+    q.add_argument("--no-default", action="store_true", help="install without making it the default")
+    q.set_defaults(func=cmd_install)
+    q = ops.add_parser("list", help="installed weights (the defaults are marked *)")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_list)
+    q = ops.add_parser("remove", help="delete an installed file (by name or sha256 prefix)")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_remove)
+
+
+def cmd_install(args) -> int:
+    import sys
+
+    entry = install(args.file, make_default=not args.no_default)
+    use = ("the default checkpoint of `salfom predict` and the app" if entry.role == "predict"
+           else "the default encoder initialisation of a new training run (not a prediction checkpoint)")
+    print(f"installed {entry.name} ({entry.kind}, {entry.preset}, {entry.parameters / 1e6:.1f} M parameters) "
+          f"as {entry.path}" + (f"; {use}" if entry.default else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_list(args) -> int:
+    entries = installed()
+    if args.json:
+        for w in entries:
+            print(json.dumps(asdict(w)))
+        return 0
+    if not entries:
+        print(f"no weights installed (in {weights_dir()}); `salfom weights install FILE` installs one")
+        return 0
+    print(f"  {'name':<44}{'kind':<10}{'role':<9}{'preset':<13}{'params':>9}{'size':>10}  {'sha256':<14}{'installed':<27}source")
+    for w in entries:
+        print(f"{'*' if w.default else ' '} {w.name:<44}{w.kind:<10}{w.role:<9}{w.preset:<13}"
+              f"{w.parameters / 1e6:>8.1f}M{w.size / 2 ** 20:>8.1f}MB  {w.sha256[:12]:<14}{w.installed:<27}"
+              f"{Path(w.source).name}")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    import sys
+
+    removed = remove(args.name)
+    after = default_path(removed.role)
+    print(f"removed {removed.name}" + (f"; the default {removed.role} weights are now {after.name}" if removed.default and after
+                                       else "; no default left" if removed.default else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_info_checkpoint(path: str) -> None:
+    """`salfom info CHECKPOINT`: one JSON object describing the file."""
+    info = describe_checkpoint(path)
+    print(json.dumps({**asdict(info), "role": info.role}))
+
+
+def looks_like_checkpoint(path: str | os.PathLike) -> bool:
+    """A checkpoint by its suffix or its first bytes (torch.save writes a zip archive or a pickle)."""
+    path = Path(path)
+    if path.suffix.lower() in (".pth", ".pt", ".ckpt", ".bin", ".tar"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+
+
+__all__ = ["InstalledWeights", "WeightsError", "CheckpointError", "data_dir", "weights_dir", "installed", "install",
+           "check", "remove", "find", "default_checkpoint", "default_encoder", "default_path"]

@@ -1,0 +1,82 @@
+"""Checkpoint files in the three formats, made in the test (the official and UMT layouts by
+their names, our own by save_checkpoint), and files that are not checkpoints at all."""
+import json
+
+import numpy as np
+import torch
+
+from conftest import shared_path
+from salfom_core.models.convert import _official_name
+
+
+def official_manifest() -> list:
+    return json.loads(shared_path("reference", "salfom_golden", "salfom_state_dict_manifest.json").read_text())
+
+
+def tiny_official_state(model):
+    """The tiny model's weights under the official checkpoint's names (plus its unused entries)."""
+    ours = model.state_dict()
+    state = {}
+    for name, _shape, _dtype in official_manifest():
+        mapped = _official_name(name)
+        if mapped in ours:
+            state[name] = ours[mapped].clone()
+    state["encoder.head.weight"] = torch.zeros(400, model.cfg.embed_dim)
+    state["final_map.weight"] = torch.zeros(1, 2, 1, 1)
+    return state
+
+
+def tiny_umt_state(model, pos_frames: int = 8):
+    """The tiny model's encoder as a UMT classification checkpoint has it: `backbone.` names,
+    `patch_embed.proj`, float16, an 8-frame pos_embed and a Kinetics head."""
+    cfg = model.cfg
+    umt = {"backbone." + k[len("encoder."):]: v.half() for k, v in model.state_dict().items()
+           if k.startswith("encoder.") and k != "encoder.pos_embed"}
+    umt = {k.replace("backbone.patch_embed.", "backbone.patch_embed.proj."): v for k, v in umt.items()}
+    umt["backbone.pos_embed"] = torch.randn(1, pos_frames * cfg.grid * cfg.grid, cfg.embed_dim).half()
+    umt["backbone.head.weight"] = torch.zeros(710, cfg.embed_dim)
+    umt["backbone.fc_norm.weight"] = torch.ones(cfg.embed_dim)
+    return umt
+
+
+def full_size_official_file(path, filled: bool = False):
+    """Every entry of the official DHF1K checkpoint under its official name and full shape (the
+    reference's manifest; 1.6 GB on disk), written as TMFI-Net's trainer saves it. Installing and
+    describing read names and shapes only, so the values are zeros unless `filled` (the golden
+    fill rule: 35 s more on a 2-core CPU)."""
+    if filled:
+        from fill_rule import official_state_dict
+        state = official_state_dict(official_manifest())
+    else:
+        state = {name: torch.zeros(shape) for name, shape, _dtype in official_manifest()
+                 if not name.endswith("relative_position_index")}
+    torch.save({"state_dict": state}, path)
+    return path
+
+
+def not_checkpoints(folder) -> dict:
+    """Files a user might pick by mistake: name -> path."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    files["text"] = folder / "notes.pth"
+    files["text"].write_text("hello, these are not weights\n")
+    files["random"] = folder / "random.pth"
+    files["random"].write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    files["png"] = folder / "image.pth"
+    cv2.imwrite(str(folder / "image.png"), np.zeros((8, 8, 3), np.uint8))
+    files["png"].write_bytes((folder / "image.png").read_bytes())
+    files["html"] = folder / "download.pth"
+    files["html"].write_text("<!DOCTYPE html><html><body>Sign in to SharePoint</body></html>")
+    files["empty"] = folder / "empty.pth"
+    files["empty"].write_bytes(b"")
+    # starts like a pickle (0x80), then garbage: reaches the unpickler
+    files["pickle_garbage"] = folder / "garbage.pth"
+    files["pickle_garbage"].write_bytes(b"\x80\x02" + bytes(range(256)) * 4)
+    # a zip archive that torch did not write
+    import zipfile
+    files["zip"] = folder / "archive.pth"
+    with zipfile.ZipFile(files["zip"], "w") as z:
+        z.writestr("readme.txt", "not a checkpoint")
+    return files
