@@ -30,7 +30,7 @@ def test_bad_strides_are_refused():
         target_batches(np.arange(5), 5, 0, 2, "random")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.integers(1, 300).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1))))
 def test_every_frame_exactly_once_levels_in_order_outward(case):
     n, playhead = case
@@ -52,7 +52,7 @@ def test_every_frame_exactly_once_levels_in_order_outward(case):
     assert set(range(0, n, 16)) | {n - 1} == set(plan_levels[0].tolist())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.integers(1, 200).flatmap(lambda n: st.tuples(
     st.just(n), st.integers(0, n - 1), st.integers(1, 9),
     st.lists(st.booleans(), min_size=n, max_size=n))))
