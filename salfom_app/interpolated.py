@@ -2,8 +2,9 @@
 the linear blend of the nearest two (`salfom_core.interpolate`), marked as interpolated.
 
 Qt-free pieces the window, the frame loader, the timeline strip and the metrics use:
-- `DisplayReader`: what the frame loader calls for a layer; returns the exact map, else the
-  blend (when interpolation is on), and says which it was.
+- `DisplayReader` / `read_layers`: what the frame loader calls for a layer; the exact map,
+  else the blend (when interpolation is on), and which it was; `stale` tells the window when
+  a painted map must be replaced (its exact map arrived, or a nearer computed frame).
 - `strip_colours`: the timeline strip's row: exact frames green, interpolated ones a lighter
   shade, the rest grey.
 - `exact_note`: the metrics summary's line saying how many frames are exact.
@@ -15,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from salfom_core.interpolate import map_or_blend
+from salfom_core.interpolate import blend, bracket
 
 EXACT_ARGB = 0xFF33AA55          # the strip's colour of a computed frame
 INTERPOLATED_ARGB = 0xFF9AD9AE   # a lighter shade of it: a blend is shown there
@@ -23,20 +24,59 @@ MISSING_ARGB = 0xFF3C3C3C
 LABEL = "interpolated"
 
 
+EXACT = "exact"
+
+
 class DisplayReader:
-    """read(i) -> (map, is_exact) for the frame loader, from a layer's exact reader and its
-    record of exact frames (the store's `done`, updated by the inference thread; a frame
-    turns exact only after its map is flushed, so reading it from another thread is safe)."""
+    """What the frame loader calls for a layer: read(i) -> (map, shown), where `shown` is
+    EXACT, (a, b) for a blend of exact frames a < i < b, or None with no map.
+
+    `exact` is the layer's record of computed frames (updated in place as batches finish;
+    a frame is marked only after its map is written, so reading it from the loader's thread
+    is safe). `read` returns exact maps only (the metrics score it)."""
 
     def __init__(self, read: Callable[[int], np.ndarray | None], exact: np.ndarray, interpolate: bool = True):
         self.read, self.exact, self.interpolate = read, exact, interpolate
 
-    def __call__(self, index: int) -> tuple[np.ndarray | None, bool]:
+    def __call__(self, index: int) -> tuple[np.ndarray | None, object]:
         if self.exact[index]:
-            return self.read(index), True
-        if not self.interpolate:
-            return None, False
-        return map_or_blend(self.read, self.exact, index)
+            saliency = self.read(index)
+            return saliency, (EXACT if saliency is not None else None)
+        sides = bracket(self.exact, index) if self.interpolate else None
+        if sides is None:
+            return None, None
+        a, b, weight = sides
+        first, second = self.read(a), self.read(b)
+        if first is None or second is None:
+            return None, None
+        return blend(first, second, weight), (a, b)
+
+
+def read_layers(sources: dict, index: int) -> tuple[dict, dict]:
+    """({layer: map}, {layer: shown}) of one frame; plain readers count as exact."""
+    maps, shown = {}, {}
+    for name, read in sources.items():
+        if isinstance(read, DisplayReader):
+            maps[name], shown[name] = read(index)
+        else:
+            maps[name] = read(index)
+            shown[name] = EXACT if maps[name] is not None else None
+    return maps, shown
+
+
+def is_blend(shown) -> bool:
+    return isinstance(shown, tuple)
+
+
+def stale(shown, exact: np.ndarray, index: int, interpolate: bool = True) -> bool:
+    """Whether a painted map of frame `index` (its `shown`) is out of date now that `exact`
+    changed: the frame is computed, or a nearer computed frame makes a different blend."""
+    if shown == EXACT:
+        return False
+    if exact[index]:
+        return True
+    now = bracket(exact, index) if interpolate else None
+    return now is not None and tuple(now[:2]) != shown
 
 
 def covered(exact: np.ndarray) -> np.ndarray:

@@ -95,6 +95,7 @@ class ViewerState:
         self.show_fixations = True
         self.show_ground_truth = False
         self.view_mode = "overlay"
+        self.interpolate = True            # blends between computed frames (View menu)
         self.curve_metric = "cc"
         self.checkpoint: str | None = None
         self.video_changed = Signal()      # ()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from salfom_core.overlay import colormap_lut
 
+from .interpolated import LABEL, is_blend
 from .state import Layer, ViewerState
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -77,6 +78,8 @@ class Pane:
         self.gt.setVisible(show_gt)
         self._dots(bundle, state)
         status = "" if layer is None else (" (computing...)" if saliency is None and layer.visible else "")
+        if layer is not None and saliency is not None and is_blend(bundle.shown.get(layer.name)):
+            status = f" ({LABEL})"
         self.label.setText("" if layer is None else f"{layer.name}{status}")
         self.label.setPos(4, 4)
         self.layer_name = layer.name if layer else None

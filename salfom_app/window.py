@@ -21,6 +21,7 @@ from salfom_core.gaze import find_annotations, load_gaze, read_annotation_folder
 from salfom_core.metrics import METRICS
 from salfom_core.video import IMAGE_SUFFIXES, file_fingerprint, open_video
 
+from .interpolated import DisplayReader, stale
 from .panels import LayerPanel, MetricCurves, Timeline
 from .state import METRIC_LABELS, Layer, ViewerState
 from .training import NewRunDialog, TrainingRun
@@ -144,6 +145,10 @@ class MainWindow(QMainWindow):
         v = bar.addMenu("&View")
         self._action(v, "Overlay", lambda: self.set_view_mode("overlay"))
         self._action(v, "Side by side (compare two layers)", lambda: self.set_view_mode("side-by-side"))
+        v.addSeparator()
+        self.interpolate_action = self._action(v, "Interpolate between computed frames", self._toggle_interpolate)
+        self.interpolate_action.setCheckable(True)
+        self.interpolate_action.setChecked(self.state.interpolate)
         t = bar.addMenu("&Train")
         self._action(t, "New run...", self.new_training_run)
         h = bar.addMenu("&Help")
@@ -387,6 +392,9 @@ class MainWindow(QMainWindow):
             self.play_timer.setInterval(interval)
         s.step(1)
 
+    def _toggle_interpolate(self, on: bool) -> None:
+        self.state.set_view(interpolate=bool(on))
+
     def set_view_mode(self, mode: str) -> None:
         self.state.set_view(view_mode=mode)
         self.view.set_mode(mode)
@@ -396,7 +404,7 @@ class MainWindow(QMainWindow):
             layer.changed.connect(self._layer_changed)
         self._configure_loader()
         active = self.state.active
-        self.timeline.strip.set_done(active.done if active else None)
+        self.timeline.strip.set_done(active.done if active else None, self.state.interpolate)
         self._request_frame(self.state.frame)
 
     STYLE = ("colormap", "opacity", "threshold")
@@ -417,19 +425,21 @@ class MainWindow(QMainWindow):
         if layer is self.state.active and "progress" in what:
             self.timeline.strip.set_done(layer.done)
         shown = self.view.bundle
-        # repaint only when the frame on screen gains its map, not on every batch elsewhere
-        gained = "progress" in what and shown is not None and shown.maps.get(layer.name) is None \
-            and layer.done[self.state.frame]
+        # repaint only when the frame on screen gains its map (or a nearer blend), not on every batch elsewhere
+        gained = "progress" in what and shown is not None and shown.index == self.state.frame \
+            and stale(shown.shown.get(layer.name), layer.done, shown.index, self.state.interpolate)
         if gained or set(what) & {"visible", "colormap", "opacity", "threshold", "read"}:
             self._request_frame(self.state.frame)
 
     def _configure_loader(self) -> None:
         s = self.state
-        self.loader.configure(layers={l.name: l.read for l in s.layers if l.visible}, gaze=s.gaze, truth=s.truth,
-                              show_gt=s.show_ground_truth)
+        self.loader.configure(layers={l.name: DisplayReader(l.read, l.done, s.interpolate) for l in s.layers if l.visible},
+                              gaze=s.gaze, truth=s.truth, show_gt=s.show_ground_truth)
 
-    def _view_changed(self, _what) -> None:
+    def _view_changed(self, what) -> None:
         self._configure_loader()          # the ground-truth toggle decides what the loader reads
+        if "interpolate" in what:
+            self.timeline.strip.set_done(self.state.active.done if self.state.active else None, self.state.interpolate)
         self._request_frame(self.state.frame)
 
     def _truth_changed(self) -> None:

@@ -22,6 +22,8 @@ from salfom_core.evaluate import fixation_pool, score_frames
 from salfom_core.store import PredictionStore
 from salfom_core.video import open_video
 
+from .interpolated import read_layers
+
 
 @dataclass
 class FrameBundle:
@@ -32,6 +34,7 @@ class FrameBundle:
     maps: dict[str, np.ndarray | None] = field(default_factory=dict)   # layer name -> uint8 map
     fixations: tuple | None = None                     # (x, y, observer) arrays
     gt_map: np.ndarray | None = None
+    shown: dict[str, object] = field(default_factory=dict)   # layer name -> EXACT, (a, b) of a blend, None
 
 
 class FrameLoader(QObject):
@@ -96,7 +99,8 @@ class FrameLoader(QObject):
         except Exception as exc:
             self.failed.emit(str(exc))
             return
-        bundle = FrameBundle(index, image, {name: read(index) for name, read in sources.items()})
+        maps, shown = read_layers(sources, index)
+        bundle = FrameBundle(index, image, maps, shown=shown)
         if gaze is not None:
             bundle.fixations = gaze.for_frame(index) if index < gaze.n_frames else None
         if show_gt and truth is not None and index < truth.n_frames:
@@ -130,7 +134,7 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
                                      {"video": str(video_path), "preset": getattr(predictor, "preset", None),
                                       "dtype": getattr(predictor, "dtype", None)})
         yield "store", store
-        yield from iter_predict(source, predictor, store, settings, start_at=playhead)
+        yield from iter_predict(source, predictor, store, settings, start_at=playhead, order="coarse-to-fine")
 
 
 @thread_worker(start_thread=False)
