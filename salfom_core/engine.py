@@ -6,7 +6,9 @@ takes frames i+15..i in reverse order so that frame i is still last (what the pa
 describes, as ViNet and TMFI-Net do). Windows are batched. Decoding is sequential with a
 buffer of at most 2*15+1 preprocessed frames, so memory does not grow with video length.
 Progress is reported after every batch, and a cancel request stops within one batch; the
-frames finished so far stay in the store and a later run computes only the rest.
+frames finished so far stay in the store and a later run computes only the rest. The order
+of the frames comes from `plan.target_batches`: sequential from the playhead (the command
+line), or coarse to fine (the app: the whole timeline soon has maps to interpolate between).
 """
 from __future__ import annotations
 
