@@ -21,10 +21,8 @@ from salfom_core.interpolate import blend, bracket
 EXACT_ARGB = 0xFF33AA55          # the strip's colour of a computed frame
 INTERPOLATED_ARGB = 0xFF9AD9AE   # a lighter shade of it: a blend is shown there
 MISSING_ARGB = 0xFF3C3C3C
-LABEL = "interpolated"
-
-
-EXACT = "exact"
+LABEL = "interpolated"           # the view's label on a blended map
+EXACT = "exact"                  # what `DisplayReader` says of a computed map
 
 
 class DisplayReader:
