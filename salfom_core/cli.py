@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
     p.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
-    p.add_argument("--stride", type=int, default=1,
+    p.add_argument("--stride", type=int, default=1, metavar="K",
                    help="compute every K-th frame and the last; the others are linear blends of the nearest "
                         "computed frames, listed in <output>/<video>/interpolated.json (default 1: all computed)")
     p.add_argument("--padding", default="repeat", choices=("repeat", "reverse"),
