@@ -183,7 +183,7 @@ class _Match:
 def _match(own: Mapping[str, torch.Tensor], cfg, state: Mapping[str, torch.Tensor], meta: dict) -> _Match:
     """Check names and shapes of `state` against the model's `own` state (tensors may be on the
     meta device: nothing is copied here). Raises CheckpointError for anything that does not fit."""
-    state = strip_prefixes(state, ("module.",))   # DataParallel / DDP saves
+    state = strip_prefixes(state, ("module.", "_orig_mod."))   # DataParallel / DDP and torch.compile saves
     if meta:
         kind = "studio"
         if meta.get("preset") and meta["preset"] != cfg.name:

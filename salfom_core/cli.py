@@ -34,9 +34,11 @@ def _video_name(path: Path) -> str:
 
 
 def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
+    from .devices import resolve_device, resolve_precision
     from .engine import CenterBiasPredictor, SalFoMPredictor
     from .weights import resolve_checkpoint
 
+    resolve_precision(dtype, resolve_device(device))     # a bad --device or --dtype fails before any work
     if checkpoint == BASELINE:
         return CenterBiasPredictor()
     predictor = SalFoMPredictor.from_checkpoint(resolve_checkpoint(checkpoint), device, dtype, allow_partial)
@@ -50,11 +52,10 @@ def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: b
 def cmd_predict(args) -> int:
     from .engine import EngineSettings, predict_video
     from .export import write_map_folder, write_overlay_video
-    from .store import PredictionStore
-    from .video import open_video
-
     from .interpolate import write_blends
     from .plan import grid
+    from .store import PredictionStore
+    from .video import open_video
 
     if args.stride < 1:
         raise ValueError(f"--stride must be at least 1, not {args.stride}")
@@ -213,14 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output folder: <output>/<video>/0001.png ...")
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
-    p.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    p.add_argument("--batch-size", type=int, help="windows per forward pass (default: 16 on CUDA, 4 on the CPU)")
     p.add_argument("--stride", type=int, default=1, metavar="K",
                    help="compute every K-th frame and the last; the others are linear blends of the nearest "
                         "computed frames, listed in <output>/<video>/interpolated.json (default 1: all computed)")
     p.add_argument("--padding", default="repeat", choices=("repeat", "reverse"),
                    help="first 15 frames: repeat the first frame (reference) or reverse (paper)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
-    p.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA), float32, bfloat16, float16")
+    p.add_argument("--dtype", default="auto", help="precision, as the training config's amp: auto (bf16 on "
+                   "CUDA, off elsewhere), bf16, fp16, off (float32)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of frame folders")
     p.add_argument("--cache", help="prediction cache folder (default: the user cache)")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -266,15 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    import torch
+
     from .checkpoint import CheckpointError
+    from .devices import DeviceOutOfMemory
     from .gaze import GazeError
     from .video import VideoError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CheckpointError, VideoError, GazeError, ValueError, OSError) as exc:
+    except (CheckpointError, VideoError, GazeError, ValueError, OSError, DeviceOutOfMemory) as exc:
         print(f"salfom {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except torch.OutOfMemoryError:
+        print(f"salfom {args.command}: error: out of memory; try a smaller --batch-size", file=sys.stderr)
         return 2
 
 

@@ -3,29 +3,45 @@
 The map of frame i comes from the window of frames i-15..i (stride 1). Before frame 15 the
 window is padded: `repeat` repeats the first frame (the reference code, default), `reverse`
 takes frames i+15..i in reverse order so that frame i is still last (what the paper
-describes, as ViNet and TMFI-Net do). Windows are batched. Decoding is sequential with a
-buffer of at most 2*15+1 preprocessed frames, so memory does not grow with video length.
-Progress is reported after every batch, and a cancel request stops within one batch; the
-frames finished so far stay in the store and a later run computes only the rest. The order
-of the frames comes from `plan.target_batches`: sequential from the playhead (the command
-line), or coarse to fine (the app: the whole timeline soon has maps to interpolate between).
+describes, as ViNet and TMFI-Net do). Windows are batched.
+
+The pipeline keeps the model busy: a producer thread decodes and resizes frames ahead of
+the model (uint8, at the model's input size); each batch sends only its new frames to the
+device (pinned memory on CUDA) into a pool of the frames the pending windows still need,
+where they are normalised once; the windows are gathered from that pool, and the maps are
+resized, blurred and scaled to 8 bits on the device. Memory does not grow with the video's
+length. On the CPU the same pipeline runs with the CPU as the device. Progress is reported
+after every batch, and a cancel request stops within one batch; the store commits about once
+a second and when the run ends or is cancelled, so the frames finished stay in the store
+and a later run computes only the rest. The order of the frames (`target_order`): sequential
+from the playhead (the command line), or coarse to fine (the app: the whole timeline soon has
+maps to interpolate between).
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import queue
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Protocol
 
+import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from .devices import (DeviceOutOfMemory, default_batch_size, release_cached_memory, resolve_device,
+                      resolve_precision, set_fast_math)
 from .plan import target_batches
-from .preprocess import clip_tensor, postprocess_map, preprocess_frame, to_uint8
+from .preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD, postprocess_map, to_uint8
 from .store import PredictionStore
 from .video import VideoSource, file_fingerprint
 
 PADDINGS = ("repeat", "reverse")
+COMMIT_INTERVAL_S = 1.0       # how often finished maps are made durable on disk
+_clock = time.monotonic
 
 
 class Predictor(Protocol):
@@ -40,14 +56,17 @@ class Predictor(Protocol):
 @dataclass(frozen=True)
 class EngineSettings:
     padding: str = "repeat"
-    batch_size: int = 4
+    batch_size: int | None = None      # None: the device's default (devices.DEFAULT_BATCH_SIZE)
     blur: bool = True
 
     def __post_init__(self):
         if self.padding not in PADDINGS:
             raise ValueError(f"padding must be one of {PADDINGS}, not {self.padding!r}")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+
+    def batch_for(self, device: torch.device) -> int:
+        return self.batch_size or default_batch_size(device)
 
     def cache_fields(self) -> dict:
         """Settings that change the result (the batch size does not)."""
@@ -83,42 +102,63 @@ class Progress:
         return math.inf if self.done == 0 else self.elapsed_s * (self.total - self.done) / self.done
 
 
+def target_order(missing: np.ndarray, playhead: int, n_frames: int | None = None, batch_size: int = 1,
+                 order: str = "sequential") -> list[np.ndarray]:
+    """The order in which the frames still missing are computed, as parts of sorted frames:
+    `sequential`, from the playhead to the end first, then the beginning; `coarse-to-fine`,
+    every 16th frame first, then 8th, 4th, 2nd, the rest, each level outward from the playhead
+    in parts of `batch_size` frames of a video of `n_frames` (`plan.target_batches`)."""
+    return target_batches(missing, n_frames, playhead, batch_size, order)
+
+
 def iter_predict(source: VideoSource, predictor: Predictor, store: PredictionStore,
                  settings: EngineSettings = EngineSettings(), start_at: int | Callable[[], int] = 0,
                  order: str = "sequential", frames=None):
     """Fill `store` with the maps of every frame it lacks, yielding a `Progress` per batch.
 
-    `order` (see `plan.target_batches`): `sequential` computes the frames from `start_at` to
-    the end, then the beginning; `coarse-to-fine` every 16th frame first, then 8th, ..., each
-    level outward from `start_at`. `frames` limits the work to those frames (default: all).
+    `order` (`target_order`): `sequential` computes the frames from `start_at` to the end,
+    then the beginning; `coarse-to-fine` every 16th frame first, then 8th, ..., each level
+    outward from `start_at`. `frames` limits the work to those frames (default: all).
     `start_at` may be a callable (the app's playhead): when its value moves to a frame not yet
     computed, the remaining work is re-planned from there after the current batch. Stop
-    iterating to cancel; what was yielded is in the store.
+    iterating (or close the generator) to cancel; what was yielded is in the store. Running
+    out of device memory raises `DeviceOutOfMemory`.
     """
     playhead = start_at if callable(start_at) else (lambda: start_at)
     todo = np.ones(len(store.done), bool) if frames is None else np.isin(np.arange(len(store.done)), frames)
     total, done, t0 = int((todo & ~store.done).sum()), 0, time.perf_counter()
-    size = (source.info.width, source.info.height)
-    while (todo & ~store.done).any():
-        plan_from = playhead()
-        missing = np.flatnonzero(todo & ~store.done)
-        order_groups = target_batches(missing, len(store.done), plan_from, settings.batch_size, order)
-        replan = False
-        for run in (run for part in order_groups for run in _runs(part, gap=2 * predictor.window)):
-            for batch in _windows(source, predictor, settings, run, len(source)):
-                indices = [i for i, _ in batch]
-                maps = predictor.predict(torch.stack([clip for _, clip in batch]))
-                for i, m in zip(indices, maps):
-                    store.write(i, to_uint8(postprocess_map(m, size, settings.blur)))
-                store.commit(indices)
-                done += len(indices)
-                yield Progress(done, total, time.perf_counter() - t0, indices)
-                wanted = playhead()
-                replan = wanted != plan_from and 0 <= wanted < len(store.done) and not store.done[wanted]
+    pipeline = _Pipeline(source, predictor, settings)
+    uncommitted, last_commit = [], _clock()
+    try:
+        while (todo & ~store.done).any():
+            plan_from = playhead()
+            replan = False
+            missing = np.flatnonzero(todo & ~store.done)
+            for part in target_order(missing, plan_from, len(store.done), pipeline.batch_size, order):
+                for run in _runs(part, gap=2 * predictor.window):
+                    with contextlib.closing(pipeline.batches(run)) as batches:
+                        for indices, maps in batches:
+                            for i, m in zip(indices, maps):
+                                store.write(i, m)
+                            store.mark_ready(indices)
+                            uncommitted += indices
+                            if _clock() - last_commit >= COMMIT_INTERVAL_S:
+                                store.commit(uncommitted)
+                                uncommitted, last_commit = [], _clock()
+                            done += len(indices)
+                            yield Progress(done, total, time.perf_counter() - t0, indices)
+                            wanted = playhead()
+                            replan = (wanted != plan_from and 0 <= wanted < len(store.done)
+                                      and not store.done[wanted])
+                            if replan:
+                                break
+                    if replan:
+                        break
                 if replan:
                     break
-            if replan:
-                break
+    finally:
+        if uncommitted:
+            store.commit(uncommitted)
 
 
 def predict_video(source: VideoSource, predictor: Predictor, store: PredictionStore,
@@ -126,70 +166,248 @@ def predict_video(source: VideoSource, predictor: Predictor, store: PredictionSt
                   cancel: Callable[[], bool] | None = None, start_at: int = 0,
                   order: str = "sequential", frames=None) -> bool:
     """Run `iter_predict` to the end; True when every wanted frame is computed, False when cancelled."""
-    for step in iter_predict(source, predictor, store, settings, start_at, order, frames):
-        if progress:
-            progress(step)
-        if cancel and cancel():
-            return False
+    with contextlib.closing(iter_predict(source, predictor, store, settings, start_at, order, frames)) as steps:
+        for step in steps:
+            if progress:
+                progress(step)
+            if cancel and cancel():
+                return False
     return bool(store.done.all() if frames is None else store.done[np.asarray(frames, dtype=np.int64)].all())
 
 
-def _windows(source: VideoSource, predictor: Predictor, settings: EngineSettings, targets: np.ndarray, n: int):
-    """Yield batches [(frame, clip)] for `targets` (sorted, close together), decoding once."""
-    need = {int(t): window_indices(int(t), n, predictor.window, settings.padding) for t in targets}
-    start = min(min(ix) for ix in need.values())
-    stop = max(max(ix) for ix in need.values()) + 1
-    pending = [int(t) for t in targets]
-    batch = []
-    if not getattr(predictor, "needs_frames", True):
-        for start_i in range(0, len(pending), settings.batch_size):
-            yield [(t, torch.empty(3, 1, 1, 1)) for t in pending[start_i:start_i + settings.batch_size]]
-        return
-    # oldest frame any remaining target needs (reverse padding makes this non-monotone)
-    keep_from = np.minimum.accumulate([min(need[t]) for t in pending][::-1])[::-1].tolist()
-    buffer: dict[int, np.ndarray] = {}
-    next_target = 0
-    for j, frame in source.iter_frames(start, stop):
-        buffer[j] = preprocess_frame(frame, predictor.input_size)
-        while next_target < len(pending) and max(need[pending[next_target]]) <= j:
-            t = pending[next_target]
-            next_target += 1
-            batch.append((t, clip_tensor([buffer[k] for k in need[t]])))
-            if len(batch) == settings.batch_size:
-                yield batch
-                batch = []
-        if next_target == len(pending):
-            break
-        for k in [k for k in buffer if k < keep_from[next_target]]:
-            del buffer[k]
-    if batch:
-        yield batch
+# --------------------------------------------------------------------------- the pipeline
+
+
+class _Pipeline:
+    """Frames in, 8-bit maps out, for one video and one predictor (see the module docstring)."""
+
+    def __init__(self, source: VideoSource, predictor: Predictor, settings: EngineSettings):
+        self.source, self.predictor, self.settings = source, predictor, settings
+        # Predictors that work on tensors of their own device get the device pipeline; others
+        # (a plain `predict` returning numpy) get the same pipeline on the CPU.
+        on_device = hasattr(predictor, "predict_tensor") and isinstance(getattr(predictor, "device", None),
+                                                                        torch.device)
+        self.device = predictor.device if on_device else torch.device("cpu")
+        self.on_device = on_device
+        self.batch_size = settings.batch_for(self.device)
+        self.size = (source.info.width, source.info.height)
+        self.needs_frames = getattr(predictor, "needs_frames", True)
+
+    def batches(self, targets: np.ndarray):
+        """Yield ([frames], (B, H, W) uint8 maps) for sorted, close-together `targets`."""
+        targets = [int(t) for t in targets]
+        if not self.needs_frames:
+            for k in range(0, len(targets), self.batch_size):
+                chunk = targets[k:k + self.batch_size]
+                yield chunk, self._maps(torch.empty(len(chunk), 3, 1, 1, 1))
+            return
+        n, window = len(self.source), self.predictor.window
+        need = {t: window_indices(t, n, window, self.settings.padding) for t in targets}
+        wanted = sorted({k for ix in need.values() for k in ix})
+        # oldest frame any remaining target needs (reverse padding makes this non-monotone)
+        keep_from = np.minimum.accumulate([min(need[t]) for t in targets][::-1])[::-1].tolist() + [n]
+        pool = _FramePool(self.device, self.predictor.input_size)
+        producer = _FrameProducer(self.source, wanted, self.predictor.input_size, depth=2 * (self.batch_size + window))
+        try:
+            arrived, next_target, batch = [], 0, []
+            for j, frame in producer:
+                arrived.append((j, frame))
+                while next_target < len(targets) and max(need[targets[next_target]]) <= j:
+                    batch.append(targets[next_target])
+                    next_target += 1
+                    if len(batch) == self.batch_size or next_target == len(targets):
+                        pool.add(arrived)
+                        arrived = []
+                        yield batch, self._maps(pool.gather([need[t] for t in batch]))
+                        batch = []
+                        pool.drop_before(keep_from[next_target])
+                if next_target == len(targets):
+                    break
+        finally:
+            producer.close()
+
+    def _maps(self, clips: torch.Tensor) -> np.ndarray:
+        """Model, then post-processing, on the pipeline's device; out-of-memory is reported typed."""
+        try:
+            if self.on_device:
+                saliency = self.predictor.predict_tensor(clips)
+            else:
+                saliency = torch.from_numpy(np.asarray(self.predictor.predict(clips), dtype=np.float32))
+            return postprocess_batch(saliency, self.size, self.settings.blur)
+        except torch.OutOfMemoryError as exc:
+            release_cached_memory(self.device)
+            raise DeviceOutOfMemory(self.device, clips.shape[0], str(exc).splitlines()[0]) from None
+
+
+class _FrameProducer:
+    """Decodes the wanted frames in a thread, resized to the model's input (uint8 RGB, S x S).
+
+    Iterating yields (index, frame) in order; an error of the decoder is raised in the
+    consumer. `close()` stops the thread and waits for it, so the source is free again.
+    """
+
+    _END = object()
+
+    def __init__(self, source: VideoSource, wanted: list[int], size: int, depth: int):
+        self.queue: queue.Queue = queue.Queue(maxsize=max(2, depth))
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(source, wanted, size), daemon=True,
+                                       name="salfom-decode")
+        self.thread.start()
+
+    def _run(self, source, wanted, size):
+        try:
+            wanted_set, last = set(wanted), wanted[-1]
+            for j, frame in source.iter_frames(wanted[0], last + 1):
+                if j in wanted_set and not self._put((j, cv2.resize(frame, (size, size),
+                                                                    interpolation=cv2.INTER_LINEAR))):
+                    return
+                if j == last:        # do not step the decoder past the last frame needed
+                    break
+            self._put(self._END)
+        except BaseException as exc:          # handed to the consumer, raised there
+            self._put(exc)
+
+    def _put(self, item) -> bool:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+
+class _FramePool:
+    """The normalised frames the pending windows still need, on the device, one slot each.
+
+    Frames arrive as uint8 and are normalised once here; windows are gathered from the
+    slots, so a frame shared by 16 windows crosses to the device and is normalised once.
+    """
+
+    def __init__(self, device: torch.device, size: int):
+        self.device, self.size = device, size
+        self.frames = torch.empty(0, 3, size, size, device=device)
+        self.slot: dict[int, int] = {}
+        self.free: list[int] = []
+        self.mean = torch.from_numpy(IMAGENET_MEAN).to(device).view(1, 3, 1, 1)
+        self.std = torch.from_numpy(IMAGENET_STD).to(device).view(1, 3, 1, 1)
+
+    def add(self, arrived: list[tuple[int, np.ndarray]]) -> None:
+        if not arrived:
+            return
+        host = torch.from_numpy(np.stack([frame for _, frame in arrived]))      # (n, S, S, 3) uint8
+        if self.device.type == "cuda":
+            host = host.pin_memory()
+        x = host.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
+        x = (x / 255.0 - self.mean) / self.std          # as preprocess_frame, in float32
+        if len(self.free) < len(arrived):
+            self._grow(len(arrived) - len(self.free))
+        slots = [self.free.pop() for _ in arrived]
+        self.frames[torch.tensor(slots, device=self.device)] = x
+        self.slot.update({j: s for (j, _), s in zip(arrived, slots)})
+
+    def _grow(self, extra: int) -> None:
+        old = self.frames.shape[0]
+        new = max(old * 2, old + extra, 32)
+        grown = torch.empty(new, 3, self.size, self.size, device=self.device)
+        grown[:old] = self.frames
+        self.frames = grown
+        self.free += list(range(new - 1, old - 1, -1))
+
+    def drop_before(self, frame: int) -> None:
+        for j in [j for j in self.slot if j < frame]:
+            self.free.append(self.slot.pop(j))
+
+    def gather(self, windows: list[list[int]]) -> torch.Tensor:
+        """(B, 3, T, S, S) clips of the windows' frames, oldest first."""
+        index = torch.tensor([self.slot[k] for w in windows for k in w], device=self.device)
+        clips = torch.index_select(self.frames, 0, index).view(len(windows), -1, 3, self.size, self.size)
+        return clips.permute(0, 2, 1, 3, 4)
+
+
+def postprocess_batch(saliency: torch.Tensor, size: tuple[int, int], blur: bool = True) -> np.ndarray:
+    """(B, h, w) maps -> (B, H, W) uint8 at the frame's size: resize, blur, min-max to 0..255.
+
+    On the CPU OpenCV does it (`postprocess_map`, `to_uint8`: fastest there); on a GPU the
+    same operations run as tensors there (`postprocess_tensor`) and only 8-bit maps return.
+    """
+    if saliency.device.type == "cpu":
+        return np.stack([to_uint8(postprocess_map(m, size, blur)) for m in saliency.float().numpy()])
+    return postprocess_tensor(saliency, size, blur).cpu().numpy()
+
+
+def postprocess_tensor(saliency: torch.Tensor, size: tuple[int, int], blur: bool = True) -> torch.Tensor:
+    """`postprocess_map` then `to_uint8` as tensor operations on the maps' device.
+
+    Bilinear resize with half-pixel centres (cv2.INTER_LINEAR), the 11-tap Gaussian of
+    cv2.GaussianBlur (sigma 2 for kernel 11) with reflect-101 borders, then min-max.
+    """
+    w, h = size
+    x = F.interpolate(saliency.float()[:, None], size=(h, w), mode="bilinear", align_corners=False)
+    if blur:
+        kernel = _gaussian_kernel(BLUR_KERNEL, x.device)
+        pad = BLUR_KERNEL // 2
+        x = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), kernel.view(1, 1, 1, -1))
+        x = F.conv2d(F.pad(x, (0, 0, pad, pad), mode="reflect"), kernel.view(1, 1, -1, 1))
+    lo = x.amin(dim=(2, 3), keepdim=True)
+    hi = x.amax(dim=(2, 3), keepdim=True)
+    span = hi - lo
+    scaled = torch.round((x - lo) * (255.0 / torch.where(span > 0, span, torch.ones_like(span))))
+    return torch.where(span > 0, scaled, torch.zeros_like(scaled)).to(torch.uint8)[:, 0]
+
+
+def _gaussian_kernel(ksize: int, device: torch.device) -> torch.Tensor:
+    """cv2.getGaussianKernel(ksize, 0): sigma = 0.3 * ((ksize - 1) / 2 - 1) + 0.8."""
+    sigma = 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8
+    k = np.exp(-((np.arange(ksize) - (ksize - 1) / 2) ** 2) / (2 * sigma ** 2))
+    return torch.from_numpy((k / k.sum()).astype(np.float32)).to(device)
 
 
 # --------------------------------------------------------------------------- predictors
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    """The device a prediction runs on (see `devices.resolve_device`)."""
+    return resolve_device(device)
+
+
+_TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "off": "float32"}
 
 
 class SalFoMPredictor:
-    """A SalFoM model on a device; bf16 autocast on CUDA by default, float32 on the CPU."""
+    """A SalFoM model on a device; bf16 autocast on CUDA by default, float32 on the CPU.
+
+    `dtype` takes the training config's names (`bf16`, `fp16`, `off`), the torch names or
+    `auto`. In bf16 the weights outside the float32 parts are cast once (`cast_for_autocast`);
+    on CUDA cuDNN picks its fastest kernels, and float32 matrix products use TF32.
+    """
 
     def __init__(self, model: torch.nn.Module, key: str, device: str = "auto", dtype: str = "auto"):
         self.device = pick_device(device)
+        self.dtype = _TORCH_DTYPES[resolve_precision(dtype, self.device)]
         self.model = model.to(self.device).eval()
+        if self.dtype == "bfloat16" and hasattr(self.model, "cast_for_autocast"):
+            self.model.cast_for_autocast(torch.bfloat16)
+        if self.device.type == "cuda":
+            set_fast_math(self.device, tf32=self.dtype == "float32")
         self.window = model.cfg.num_frames
         self.input_size = model.cfg.img_size
-        if dtype == "auto":
-            dtype = "bfloat16" if self.device.type == "cuda" else "float32"
-        if dtype not in ("float32", "bfloat16", "float16"):
-            raise ValueError(f"dtype must be float32, bfloat16 or float16, not {dtype!r}")
-        self.dtype = dtype
         self.preset = model.cfg.name
-        self.key = f"{key}:{dtype}"
+        self.key = f"{key}:{self.dtype}"
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "auto", dtype: str = "auto",
@@ -205,14 +423,16 @@ class SalFoMPredictor:
         return predictor
 
     @torch.inference_mode()
-    def predict(self, clips: torch.Tensor) -> np.ndarray:
+    def predict_tensor(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, 3, T, S, S) normalised clips -> (B, S, S) float32 saliency, on the model's device."""
         clips = clips.to(self.device, non_blocking=True)
         if self.dtype == "float32":
-            out = self.model(clips)
-        else:
-            with torch.autocast(self.device.type, dtype=getattr(torch, self.dtype)):
-                out = self.model(clips)
-        return out.float().cpu().numpy()
+            return self.model(clips).float()
+        with torch.autocast(self.device.type, dtype=getattr(torch, self.dtype)):
+            return self.model(clips).float()
+
+    def predict(self, clips: torch.Tensor) -> np.ndarray:
+        return self.predict_tensor(clips).cpu().numpy()
 
 
 class CenterBiasPredictor:

@@ -77,6 +77,11 @@ class PredictionStore:
     def write(self, index: int, saliency_u8: np.ndarray) -> None:
         self._maps[index] = saliency_u8
 
+    def mark_ready(self, indices) -> None:
+        """Written maps this process may read at once; they become durable at the next `commit`
+        (the engine commits about once a second rather than after every batch)."""
+        self.done[np.asarray(list(indices), dtype=np.int64)] = True
+
     def commit(self, indices) -> None:
         """Flush written maps, then mark them done (atomically)."""
         self._maps.flush()

@@ -6,7 +6,10 @@
 Every step and every validation is appended to `<output>/log.jsonl` (one JSON object a line,
 flushed at once) so the app, or any program, can follow a run live. Each epoch writes
 `last.pt` (weights, optimizer, epoch: what --resume needs) and `best.pt` when validation CC
-improves, both atomically. SIGTERM or SIGINT stops after the current step, saving `last.pt`.
+improves, both atomically. SIGTERM or SIGINT stops after the current step (under torchrun
+every rank after the same step), saving `last.pt`; --resume continues with the next epoch,
+drawing the clips an uninterrupted run would have. Under torchrun each process trains on
+the GPU of its LOCAL_RANK (NCCL), or on the CPU (gloo).
 """
 from __future__ import annotations
 
@@ -24,12 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 from torch.utils.data.distributed import DistributedSampler
 
 from . import metrics
-from .checkpoint import load_weights, read_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_weights, read_checkpoint, save_checkpoint
 from .datasets import LAYOUTS, TrainClips, ValClips
+from .devices import PRECISIONS, DeviceOutOfMemory, release_cached_memory, resolve_device
+from .errors import ConfigError
 from .losses import kl_cc_loss
 from .models import create_model
 from .preprocess import postprocess_map
@@ -60,22 +65,44 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides) -> "TrainConfig":
+        """Read a TOML file (fields at the top level or under [train]); ConfigError on any problem."""
         path = Path(path)
         try:
             raw = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SystemExit(f"{path}: cannot read the training config ({exc})") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the training config ({exc})") from None
         raw = raw.get("train", raw)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise SystemExit(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ConfigError(f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         cfg = cls(**{**raw, **{k: v for k, v in overrides.items() if v is not None}})
-        if not cfg.data_root:
-            raise SystemExit(f"{path}: data_root is required")
-        if cfg.layout not in LAYOUTS:
-            raise SystemExit(f"{path}: layout must be one of {', '.join(LAYOUTS)}")
+        cfg.check(where=str(path))
         return cfg
+
+    def check(self, where: str = "training config") -> None:
+        """Types, choices and ranges of every field; ConfigError naming `where` and the field."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            expected = _FIELD_TYPES[f.type]
+            if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+                raise ConfigError(f"{where}: {f.name} must be {_TYPE_WORDS[f.type]}, not {value!r}")
+        if not self.data_root:
+            raise ConfigError(f"{where}: data_root is required")
+        if self.layout not in LAYOUTS:
+            raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
+        if self.amp not in PRECISIONS:
+            raise ConfigError(f"{where}: amp must be one of {', '.join(PRECISIONS)}, not {self.amp!r}")
+        for name in ("epochs", "batch_size", "val_every", "val_stride", "patience"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}: {name} must be at least 1, not {getattr(self, name)}")
+        for name in ("max_steps_per_epoch", "max_val_clips", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{where}: {name} must not be negative, not {getattr(self, name)}")
+
+
+_FIELD_TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
+_TYPE_WORDS = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}
 
 
 class JsonLog:
@@ -99,14 +126,20 @@ class StopFlag:
 
     def __init__(self):
         self.set = False
+        self._previous = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                signal.signal(sig, self._handle)
+                self._previous[sig] = signal.signal(sig, self._handle)
             except ValueError:   # not the main thread (tests calling train())
                 pass
 
     def _handle(self, *_):
         self.set = True
+
+    def restore(self) -> None:
+        """Give the signals back to their previous handlers (a program that trains twice)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -115,18 +148,55 @@ def _distributed() -> tuple[int, int, int]:
     return 0, 1, 0
 
 
-def _device(cfg: TrainConfig, local_rank: int, world: int) -> torch.device:
-    if cfg.device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank if world > 1 else torch.cuda.current_device())
-        return torch.device("cpu")
-    return torch.device(cfg.device)
+def init_distributed(device: torch.device) -> None:
+    """Join torchrun's process group on the chosen device: NCCL on CUDA, gloo on the CPU.
+
+    The device is set first and passed as `device_id`, so NCCL binds each rank to its own GPU
+    from the start instead of guessing (and warning) at the first collective.
+    """
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        dist.init_process_group("nccl", device_id=device)
+    else:
+        dist.init_process_group("gloo")
 
 
 def _autocast(device: torch.device, amp: str):
     if device.type != "cuda" or amp == "off":
         return torch.autocast(device.type, enabled=False)
-    return torch.autocast("cuda", dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+    return torch.autocast("cuda", dtype=PRECISIONS[amp])
+
+
+def _all_reduce(tensor: torch.Tensor, device: torch.device, op=dist.ReduceOp.SUM) -> torch.Tensor:
+    """All-reduce on the process's device (NCCL refuses CPU tensors); returns a CPU tensor."""
+    on_device = tensor.to(device)
+    dist.all_reduce(on_device, op=op)
+    return on_device.cpu()
+
+
+def should_stop(stop: "StopFlag", world: int, device: torch.device) -> bool:
+    """True on every rank as soon as any rank was signalled, so all stop after the same step."""
+    if world == 1:
+        return stop.set
+    flag = torch.tensor([1.0 if stop.set else 0.0])
+    return bool(_all_reduce(flag, device, dist.ReduceOp.MAX).item())
+
+
+class ShardSampler(Sampler):
+    """Every rank-th item from `rank` on: each item on exactly one rank, none repeated.
+
+    DistributedSampler pads the last round with duplicates so that ranks get equal counts;
+    validation sums scores over ranks, so the duplicates would be counted twice.
+    """
+
+    def __init__(self, n: int, rank: int, world: int):
+        self.indices = list(range(rank, n, world))
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self):
+        return len(self.indices)
 
 
 def build_model(cfg: TrainConfig, log: JsonLog) -> torch.nn.Module:
@@ -157,7 +227,7 @@ def validate(model, loader, device, amp: str, world: int) -> dict[str, float]:
             finite = [0.0 if math.isnan(v) else v for v in values]
             sums += torch.tensor(finite + [1.0], dtype=torch.float64)
     if world > 1:
-        dist.all_reduce(sums)
+        sums = _all_reduce(sums, device)
     model.train()
     n = max(sums[5].item(), 1.0)
     return dict(zip(("loss", "cc", "nss", "sim", "auc_judd"), (sums[:5] / n).tolist()))
@@ -165,11 +235,12 @@ def validate(model, loader, device, amp: str, world: int) -> dict[str, float]:
 
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
     """Run training; returns {"best": path, "best_cc": value, "epochs": n, "stopped": reason}."""
+    cfg.check()
     rank, world, local_rank = _distributed()
+    device = resolve_device(cfg.device, local_rank, world)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    device = _device(cfg, local_rank, world)
-    if device.type == "cuda":
+        init_distributed(device)
+    elif device.type == "cuda":
         torch.cuda.set_device(device)
     torch.manual_seed(cfg.seed + rank)
     out = Path(cfg.output)
@@ -179,10 +250,45 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     stop = StopFlag()
     try:
         return _train(cfg, resume, rank, world, device, out, log, stop)
+    except torch.OutOfMemoryError as exc:
+        release_cached_memory(device)
+        raise DeviceOutOfMemory(device, cfg.batch_size, str(exc).splitlines()[0] if str(exc) else "") from None
     finally:
+        stop.restore()
         log.close()
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def make_train_loader(train_set: TrainClips, cfg: TrainConfig, rank: int, world: int,
+                      device: torch.device) -> tuple[DataLoader, Sampler | None, torch.Generator]:
+    """The training loader; see `epoch_batches` for how each epoch's clips are drawn.
+
+    Workers are not persistent: each epoch's workers are forked after `set_epoch`, so they
+    draw that epoch's clip starts (persistent workers keep the dataset copy of epoch 0).
+    """
+    sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed) if world > 1 else None
+    order = torch.Generator()
+    loader = DataLoader(train_set, cfg.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=False,
+                        num_workers=cfg.num_workers, persistent_workers=False,
+                        pin_memory=device.type == "cuda", generator=order if sampler is None else None)
+    return loader, sampler, order
+
+
+def epoch_batches(loader: DataLoader, sampler: Sampler | None, order: torch.Generator, epoch: int, seed: int):
+    """The batches of `epoch`: clip starts and order depend on (seed, epoch) only, so a resumed
+    run draws what an uninterrupted one would have."""
+    loader.dataset.set_epoch(epoch)
+    if sampler is not None:
+        sampler.set_epoch(epoch)
+    order.manual_seed(seed * 100_003 + epoch)
+    return iter(loader)
+
+
+def make_val_loader(val_set: ValClips, cfg: TrainConfig, rank: int, world: int, device: torch.device) -> DataLoader:
+    sampler = ShardSampler(len(val_set), rank, world) if world > 1 else None
+    return DataLoader(val_set, 1, sampler=sampler, num_workers=cfg.num_workers,
+                      persistent_workers=cfg.num_workers > 0, pin_memory=device.type == "cuda")
 
 
 def _train(cfg, resume, rank, world, device, out, log, stop) -> dict:
@@ -190,23 +296,15 @@ def _train(cfg, resume, rank, world, device, out, log, stop) -> dict:
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, best_cc, stale, step = 0, -math.inf, 0, 0
     if resume and (out / "last.pt").exists():
-        state = read_checkpoint(out / "last.pt")
-        load_weights(model, state)
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, best_cc, stale, step = (state["epoch"] + 1, state["best_cc"], state["stale"], state["step"])
+        start_epoch, best_cc, stale, step = resume_from(out / "last.pt", model, optimizer)
         log.write("resume", epoch=start_epoch, step=step, best_cc=best_cc)
 
     train_set = TrainClips(cfg.data_root, cfg.layout, seed=cfg.seed)
     val_set = ValClips(cfg.data_root, cfg.layout, stride=cfg.val_stride)
     if cfg.max_val_clips:
         val_set.items = val_set.items[:cfg.max_val_clips]
-    train_sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed) if world > 1 else None
-    val_sampler = DistributedSampler(val_set, world, rank, shuffle=False) if world > 1 else None
-    loader_args = {"num_workers": cfg.num_workers, "persistent_workers": cfg.num_workers > 0,
-                   "pin_memory": device.type == "cuda"}
-    train_loader = DataLoader(train_set, cfg.batch_size, shuffle=train_sampler is None, sampler=train_sampler,
-                              drop_last=False, **loader_args)
-    val_loader = DataLoader(val_set, 1, sampler=val_sampler, **loader_args)
+    train_loader, train_sampler, order = make_train_loader(train_set, cfg, rank, world, device)
+    val_loader = make_val_loader(val_set, cfg, rank, world, device)
     ddp = torch.nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
     scaler = torch.amp.GradScaler(enabled=device.type == "cuda" and cfg.amp == "fp16")
@@ -216,11 +314,9 @@ def _train(cfg, resume, rank, world, device, out, log, stop) -> dict:
     stopped = "completed"
     epoch = start_epoch - 1
     for epoch in range(start_epoch, cfg.epochs):
-        train_set.set_epoch(epoch)
-        if train_sampler:
-            train_sampler.set_epoch(epoch)
         model.train()
-        for i, (clip, gt) in enumerate(train_loader):
+        stopping = False
+        for i, (clip, gt) in enumerate(epoch_batches(train_loader, train_sampler, order, epoch, cfg.seed)):
             if cfg.max_steps_per_epoch and i >= cfg.max_steps_per_epoch:
                 break
             t0 = time.perf_counter()
@@ -234,9 +330,10 @@ def _train(cfg, resume, rank, world, device, out, log, stop) -> dict:
             step += 1
             log.write("step", epoch=epoch, step=step, loss=loss.item(), lr=cfg.lr,
                       seconds=time.perf_counter() - t0)
-            if stop.set:
+            stopping = should_stop(stop, world, device)
+            if stopping:
                 break
-        if stop.set:
+        if stopping:
             stopped = "stopped"
             _save(out, model, optimizer, cfg, epoch, best_cc, stale, step, rank)   # last.pt only
             break
@@ -259,21 +356,62 @@ def _train(cfg, resume, rank, world, device, out, log, stop) -> dict:
     return result
 
 
+_RESUME_KEYS = ("optimizer", "epoch", "best_cc", "stale", "step")
+
+
+def resume_from(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, float, int, int]:
+    """Load weights, optimizer state and progress from a last.pt; returns (next epoch, best CC, stale, step).
+
+    Every problem is a CheckpointError naming the file. Nothing of the file stays referenced
+    afterwards: it is memory-mapped while read, and the next save replaces it.
+    """
+    state = read_checkpoint(path)
+    missing = [k for k in _RESUME_KEYS if not (isinstance(state, dict) and k in state)]
+    if missing:
+        raise CheckpointError(f"{path}: cannot resume from it: it holds no {', '.join(missing)} "
+                              "(only a last.pt written by salfom train can be resumed)")
+    try:
+        load_weights(model, state)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: cannot resume from it: {str(exc).removeprefix('<state dict>: ')}") from None
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: cannot resume from it: its optimizer state does not fit the model "
+                              f"({exc})") from None
+    # Adam keeps CPU tensors as loaded: copy them out of the file's memory map.
+    for param_state in optimizer.state.values():
+        for key, value in param_state.items():
+            if isinstance(value, torch.Tensor):
+                param_state[key] = value.clone()
+    if isinstance(state.get("rng"), torch.Tensor):
+        torch.set_rng_state(state["rng"].clone())
+    progress = (int(state["epoch"]) + 1, float(state["best_cc"]), int(state["stale"]), int(state["step"]))
+    del state
+    return progress
+
+
 def _save(out, model, optimizer, cfg, epoch, best_cc, stale, step, rank, best=False):
     if rank != 0:
         return
     meta = {"epoch": epoch, "step": step, "best_cc": best_cc, "data_root": cfg.data_root, "layout": cfg.layout}
     save_checkpoint(out / "last.pt", model, meta, extra={
-        "optimizer": optimizer.state_dict(), "epoch": epoch, "best_cc": best_cc, "stale": stale, "step": step})
+        "optimizer": optimizer.state_dict(), "epoch": epoch, "best_cc": best_cc, "stale": stale, "step": step,
+        "rng": torch.get_rng_state()})
     if best:
         save_checkpoint(out / "best.pt", model, meta)
 
 
 def main(argv=None) -> int:
+    """torchrun's entry point (`-m salfom_core.train`): config errors are one line and exit code 2."""
     parser = argparse.ArgumentParser(prog="salfom train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    try:
+        return run(parser.parse_args(argv))
+    except (ValueError, DeviceOutOfMemory) as exc:
+        print(f"salfom train: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -281,12 +419,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(top level or under [train]); see README")
     parser.add_argument("--resume", action="store_true", help="continue from <output>/last.pt if it exists")
     parser.add_argument("--output", help="override the output folder")
-    parser.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
+    parser.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (under torchrun: auto or cuda)")
     parser.add_argument("--epochs", type=int, help="override the number of epochs")
+    parser.add_argument("--batch-size", type=int, help="override the clips per step (per process)")
 
 
 def run(args) -> int:
-    cfg = TrainConfig.from_toml(args.config, output=args.output, device=args.device, epochs=args.epochs)
+    cfg = TrainConfig.from_toml(args.config, output=args.output, device=args.device, epochs=args.epochs,
+                                batch_size=getattr(args, "batch_size", None))
     result = train(cfg, resume=args.resume)
     if _distributed()[0] == 0:
         print(json.dumps(result))

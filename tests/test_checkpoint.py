@@ -269,3 +269,23 @@ def test_describe_each_format(tmp_path):
     info = describe_checkpoint(last)
     assert (info.kind, info.preset, info.role) == ("studio", "salfom_tiny", "predict")
     assert info.training == {"val_cc": 0.41, "epoch": 7, "step": 96, "best_cc": 0.43, "resumable": True}
+
+
+class Compiled(torch.nn.Module):
+    """What torch.compile returns, as far as names go: the model under `_orig_mod` (no compile cost)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self._orig_mod = model
+        self.cfg = model.cfg
+
+
+def test_checkpoints_of_a_compiled_model_load(tmp_path):
+    torch.manual_seed(3)
+    source = create_model("salfom_tiny")
+    compiled = Compiled(source)
+    assert next(iter(compiled.state_dict())).startswith("_orig_mod.")
+    save_checkpoint(tmp_path / "compiled.pt", compiled)
+    model, report = load_model(tmp_path / "compiled.pt")
+    assert report.kind == "studio"
+    assert_same_weights(source, model)

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from conftest import shared_path
+from dist_helpers import free_port
 from salfom_core import cli, create_model, load_model
 from salfom_core.datasets import ValClips
 from salfom_core.synthetic import write_dataset
@@ -94,7 +95,7 @@ def test_torchrun_two_processes_on_gloo(dataset, tmp_path):
     config = write_config(tmp_path / "ddp.toml", dataset, tmp_path / "ddp", epochs=1, val_every=1)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                           "--master_port", "29517", "-m", "salfom_core.train", "--config", str(config)],
+                           "--master_port", str(free_port()), "-m", "salfom_core.train", "--config", str(config)],
                           capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = read_log(tmp_path / "ddp" / "log.jsonl")           # written by rank 0 only

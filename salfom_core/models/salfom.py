@@ -487,6 +487,25 @@ class SalFoM(nn.Module):
         self.encoder.grad_checkpointing = enabled
         self.sfd.grad_checkpointing = enabled
 
+    # The parts `full_precision` runs in float32 under autocast (the mixed-precision policy).
+    FULL_PRECISION_PARTS = ("tcfe", "fusion")
+
+    def cast_for_autocast(self, dtype: torch.dtype) -> "SalFoM":
+        """Store the weights of the convolutions and linear layers outside the float32 parts in
+        `dtype`, once, instead of autocast casting them at every call.
+
+        For inference under an autocast of the same `dtype` only: those layers are the ones
+        autocast runs in `dtype` anyway, so the results are the same; norms, biases of the
+        attention and the position table stay float32, as the TCFE and the fusion do.
+        """
+        for name, part in self.named_children():
+            if name in self.FULL_PRECISION_PARTS:
+                continue
+            for module in part.modules():
+                if isinstance(module, (nn.Linear, nn.Conv2d, nn.Conv3d)):
+                    module.to(dtype)
+        return self
+
     def set_explicit_attention(self, enabled: bool = True) -> None:
         """Use softmax(QK^T)V with the matrix materialised (the reference's way; for benchmarks)."""
         for block in self.encoder.blocks:
