@@ -1,6 +1,8 @@
 """Atomic file writes: a temporary file beside the target, then os.replace.
 
 A reader never sees a half-written file, and a crash leaves the previous version intact.
+The file gets the permissions an ordinary `open()` would give it (those of the file it
+replaces, else 0666 less the umask), not the 0600 of a temporary file.
 """
 from __future__ import annotations
 
@@ -10,12 +12,31 @@ import tempfile
 from pathlib import Path
 
 
+def _read_umask() -> int:
+    # os.umask can only be read by setting it: done once, at import
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb"):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):   # not on Windows, where the mode means little
+            os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()

@@ -25,12 +25,10 @@ from tqdm import tqdm
 
 from . import metrics
 from .atomic import atomic_write_text
+from .errors import ConfigError
+from .outputs import video_name
 
 BASELINE = "center-bias"
-
-
-def _video_name(path: Path) -> str:
-    return path.name if path.is_dir() else path.stem
 
 
 def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
@@ -51,40 +49,60 @@ def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: b
 
 def cmd_predict(args) -> int:
     from .engine import EngineSettings, predict_video
-    from .export import write_map_folder, write_overlay_video
+    from .export import stale_maps, write_map_folder, write_overlay_video
     from .interpolate import write_blends
+    from .outputs import output_names
+    from .overlay import colormap_lut
     from .plan import grid
     from .store import PredictionStore
     from .video import open_video
 
+    # every setting is checked before any work
     if args.stride < 1:
-        raise ValueError(f"--stride must be at least 1, not {args.stride}")
-    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
+        raise ConfigError(f"--stride must be at least 1, not {args.stride}")
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
+    colormap_lut(args.colormap)
+    videos, names, notes = output_names(args.videos)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     out = Path(args.output)
-    for video_path in map(Path, args.videos):
+    for video_path, name in zip(videos, names):
         with open_video(video_path, fps=args.fps) as source:
             info = source.info
             store = PredictionStore.open(args.cache, source.content_key(), predictor.key, settings.cache_fields(),
-                                         len(source), info.height, info.width, {"video": str(video_path)})
-            name = _video_name(video_path)
+                                         len(source), info.height, info.width, {"video": str(video_path)},
+                                         warn=_warn)
             frames = grid(len(source), args.stride)           # every frame when the stride is 1
             with tqdm(total=int((~store.done[frames]).sum()), desc=f"predict {name}", unit="frame",
                       disable=args.quiet) as bar:
                 predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n),
                               frames=frames)
             folder = out / name
+            stale = len(stale_maps(folder, range(len(source))))
             write_map_folder(store, folder)
             blends = write_blends(store, folder, args.stride)
             print(f"{name}: {len(source)} maps in {folder}"
-                  f"{f' ({blends} interpolated, listed in interpolated.json)' if blends else ''}", file=sys.stderr)
+                  f"{f' ({blends} interpolated, listed in interpolated.json)' if blends else ''}"
+                  f"{f' (removed {stale} maps of an earlier, longer run)' if stale else ''}", file=sys.stderr)
             if args.overlay:
                 target = out / f"{name}_overlay.mp4"
                 with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
                     write_overlay_video(source, lambda i: store.read_or_blend(i)[0], target, colormap=args.colormap,
                                         progress=lambda n, _t: bar.update(n - bar.n))
                 print(f"{name}: overlay video {target}", file=sys.stderr)
+            _warn_integrity(source)
     return 0
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _warn_integrity(source) -> None:
+    """After the frames were read: what is wrong with the video, if anything."""
+    if source.integrity_warning:
+        _warn(source.integrity_warning)
 
 
 def _pairs(args):
@@ -95,38 +113,39 @@ def _pairs(args):
     pred_root = Path(args.pred)
     if args.gaze:
         if not args.video:
-            raise SystemExit("--gaze needs --video (for the frame count and size)")
+            raise ConfigError("--gaze needs --video (for the frame count and size)")
         with open_video(args.video) as source:
             info = source.info
+            _warn_integrity(source)
         gaze = load_gaze(args.gaze, (info.width, info.height), info.frame_count, info.fps)
-        return [(GazeTruth(_video_name(Path(args.video)), gaze, grid=args.grid), MapFolder(pred_root).read)]
+        return [(GazeTruth(video_name(Path(args.video)), gaze, grid=args.grid), MapFolder(pred_root).read)]
     truths = dataset_truths(args.data, args.layout, args.split)
     has_subfolders = any(p.is_dir() for p in pred_root.iterdir())
     if not has_subfolders:
         if len(truths) != 1:
-            raise SystemExit(f"{pred_root} holds the maps of one video but {args.data} holds {len(truths)}; "
-                             "point --pred at a folder of per-video folders")
+            raise ConfigError(f"{pred_root} holds the maps of one video but {args.data} holds {len(truths)}; "
+                              "point --pred at a folder of per-video folders")
         return [(truths[0], MapFolder(pred_root).read)]
     pairs = [(t, MapFolder(pred_root / t.name).read) for t in truths if (pred_root / t.name).is_dir()]
     if not pairs:
-        raise SystemExit(f"no folder in {pred_root} matches a video of {args.data}")
+        raise ConfigError(f"no folder in {pred_root} matches a video of {args.data}")
     return pairs
 
 
 def cmd_evaluate(args) -> int:
-    if not args.data and not args.gaze:
-        raise SystemExit("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
-    from .evaluate import evaluate
-
+    from .evaluate import check_every, evaluate
     from .interpolate import interpolation_warnings
 
-    pairs = _pairs(args)
-    for line in interpolation_warnings(args.pred):
-        print(line, file=sys.stderr)
+    if not args.data and not args.gaze:
+        raise ConfigError("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
+    check_every(args.every)
     names = tuple(args.metrics.split(",")) if args.metrics else metrics.METRICS
     unknown = set(names) - set(metrics.METRICS)
     if unknown:
-        raise SystemExit(f"unknown metrics {', '.join(sorted(unknown))}; known: {', '.join(metrics.METRICS)}")
+        raise ConfigError(f"unknown metrics {', '.join(sorted(unknown))}; known: {', '.join(metrics.METRICS)}")
+    pairs = _pairs(args)
+    for line in interpolation_warnings(args.pred):
+        print(line, file=sys.stderr)
     total = sum(len(range(0, t.n_frames, args.every)) for t, _ in pairs)
     with tqdm(total=total, desc="evaluate", unit="frame", disable=args.quiet) as bar:
         scores, rows = evaluate(pairs, args.every, names, args.seed, progress=lambda d, _t: bar.update(d - bar.n))
@@ -165,23 +184,31 @@ def format_table(overall: dict, per_video: dict, names, frames: int) -> str:
 
 
 def cmd_gaze_convert(args) -> int:
-    from .gaze import ScreenGeometry, load_gaze, write_csv
+    from .gaze import ScreenGeometry, load_gaze_files, write_csv
     from .video import open_video
 
+    screen = ScreenGeometry(*parse_size(args.screen, "--screen"))
     if args.video:
         with open_video(args.video) as source:
             size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
+            _warn_integrity(source)
     elif args.size and args.frames:
-        w, h = (int(v) for v in args.size.lower().split("x"))
-        size, n_frames, fps = (w, h), args.frames, args.fps
+        size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps
     else:
-        raise SystemExit("give --video, or --size WxH and --frames N")
-    sw, sh = (int(v) for v in args.screen.lower().split("x"))
-    gaze = load_gaze(args.input, size, n_frames, fps, ScreenGeometry(sw, sh))
+        raise ConfigError("give --video, or --size WxH and --frames N")
+    gaze = load_gaze_files(args.input, size, n_frames, fps, screen)
     write_csv(gaze, args.output)
     print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
           f"{f' ({gaze.skipped} malformed rows skipped)' if gaze.skipped else ''}", file=sys.stderr)
     return 0
+
+
+def parse_size(text: str, option: str) -> tuple[int, int]:
+    """`WxH` with positive whole numbers, else a ConfigError naming the option."""
+    parts = text.lower().split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        return int(parts[0]), int(parts[1])
+    raise ConfigError(f"{option} {text!r}: expected WIDTHxHEIGHT in pixels, both above 0 (e.g. 1440x900)")
 
 
 def cmd_info(args) -> int:
@@ -193,7 +220,11 @@ def cmd_info(args) -> int:
             cmd_info_checkpoint(path)
             continue
         with open_video(path) as source:
-            print(json.dumps(source.info.__dict__))
+            if args.decode:
+                source.scan()
+            print(json.dumps({**source.info.__dict__, "frames_read": len(source), "decoded": args.decode,
+                              "frames_declared": source.declared_frames,
+                              "warning": source.integrity_warning}))
     return 0
 
 
@@ -236,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gaze", help="raw gaze instead of annotations (CSV, SMI folder/file)")
     p.add_argument("--video", help="the video the gaze belongs to (with --gaze)")
     p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for fixation maps from gaze")
-    p.add_argument("--every", type=int, default=1, help="score every N-th frame")
+    p.add_argument("--every", type=int, default=1, help="score every N-th frame (N >= 1)")
     p.add_argument("--metrics", help=f"comma-separated subset of {','.join(metrics.METRICS)}")
     p.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and the sAUC draws")
     p.add_argument("--out", help="folder for metrics_summary.json and metrics_frames.csv (default: --pred)")
@@ -249,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=train.run)
 
     p = sub.add_parser("gaze-convert", help="write any supported gaze input as the plain CSV")
-    p.add_argument("input", help="CSV, SMI .txt file or folder of them, or an annotation folder")
+    p.add_argument("input", nargs="+", help="CSV, SMI .txt files (one per observer) or a folder of them, "
+                   "or an annotation folder; several are merged into one CSV")
     p.add_argument("-o", "--output", required=True, help="CSV to write")
     p.add_argument("--video", help="the video (size, frame count and fps)")
     p.add_argument("--size", help="WxH of the video, without --video")
@@ -260,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
     p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")
+    p.add_argument("--decode", action="store_true",
+                   help="decode every frame of a video, to find damage its container does not show (slower)")
     p.set_defaults(func=cmd_info)
 
     from .weights import add_arguments as add_weights_arguments

@@ -8,6 +8,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import metrics
+from .errors import ConfigError
 from .gaze import AnnotationFolder, GazeData, find_annotations
 from .video import numbered_files, read_grey
 
@@ -119,6 +120,8 @@ def evaluate(pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]]
              metric_names=metrics.METRICS, seed: int = 0,
              progress: Callable[[int, int], None] | None = None) -> tuple[metrics.ProtocolScores, list[dict]]:
     """Score (truth, read_prediction) pairs; returns the protocol scores and one row per frame."""
+    check_every(every)
+
     def frames(truth):
         return range(0, truth.n_frames, every)
 
@@ -135,6 +138,12 @@ def evaluate(pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]]
             if progress:
                 progress(done, total)
     return scores, rows
+
+
+def check_every(every: int) -> int:
+    if every < 1:
+        raise ConfigError(f"every {every}: score every N-th frame needs N of at least 1")
+    return every
 
 
 def dataset_truths(data_root: str | Path, layout: str | None = None, split: str = "val") -> list[AnnotationTruth]:

@@ -6,6 +6,7 @@ exists is finished; cancelling leaves nothing half-written behind.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -24,17 +25,39 @@ def write_png(path: Path, image: np.ndarray) -> None:
 
 
 def write_map_folder(store, folder: Path, progress: Callable[[int, int], None] | None = None) -> int:
-    """`folder/0001.png ...`: every computed frame's map (0..255), 1-based names as DHF1K."""
+    """`folder/0001.png ...`: every computed frame's map (0..255), 1-based names as DHF1K.
+
+    Maps left in the folder by an earlier run (a longer clip of the same name) are removed,
+    so that the folder holds this video's maps and nothing that `evaluate` would score wrongly.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    written = 0
+    written = set()
     for i in range(store.n_frames):
         saliency = store.read(i)
         if saliency is not None:
-            write_png(folder / f"{i + 1:04d}.png", saliency)
-            written += 1
+            write_png(folder / map_file_name(i), saliency)
+            written.add(i)
         if progress:
             progress(i + 1, store.n_frames)
-    return written
+    for path in stale_maps(folder, written):
+        path.unlink(missing_ok=True)
+    return len(written)
+
+
+def map_file_name(index: int) -> str:
+    return f"{index + 1:04d}.png"
+
+
+_MAP_NAME = re.compile(r"^(\d{4,})\.png$")
+
+
+def stale_maps(folder: Path, keep) -> list[Path]:
+    """Map files named as `write_map_folder` names them whose frame is not in `keep` (0-based)."""
+    keep = set(keep)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if (m := _MAP_NAME.match(p.name)) and int(m.group(1)) - 1 not in keep)
 
 
 def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], path: Path, fps: float | None = None,

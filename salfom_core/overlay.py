@@ -6,6 +6,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from .errors import ConfigError
+
 COLORMAPS = {"jet": cv2.COLORMAP_JET, "viridis": cv2.COLORMAP_VIRIDIS, "magma": cv2.COLORMAP_MAGMA,
              "inferno": cv2.COLORMAP_INFERNO, "cividis": cv2.COLORMAP_CIVIDIS, "turbo": cv2.COLORMAP_TURBO,
              "hot": cv2.COLORMAP_HOT}
@@ -15,7 +17,7 @@ COLORMAPS = {"jet": cv2.COLORMAP_JET, "viridis": cv2.COLORMAP_VIRIDIS, "magma": 
 def colormap_lut(name: str) -> np.ndarray:
     """(256, 3) uint8 RGB lookup table of a named colormap."""
     if name not in COLORMAPS:
-        raise ValueError(f"unknown colormap {name!r}; one of {', '.join(COLORMAPS)}")
+        raise ConfigError(f"unknown colormap {name!r}; one of {', '.join(COLORMAPS)}")
     bgr = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], COLORMAPS[name])[:, 0]
     return np.ascontiguousarray(bgr[:, ::-1])
 

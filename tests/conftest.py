@@ -22,3 +22,29 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available")
     return path
+
+
+@pytest.fixture(scope="session")
+def golden_weights(tmp_path_factory):
+    """The official-named weights of the reference's fill rule: a path to them on disk.
+
+    Filling 400 M values takes about 45 s, so it is done once per test run; the file (1.6 GB)
+    is read memory-mapped by each user (`load_golden_weights`) and removed after the run.
+    """
+    import json
+
+    import torch
+    from fill_rule import official_state_dict
+
+    manifest = json.loads(shared_path("reference", "salfom_golden", "salfom_state_dict_manifest.json").read_text())
+    path = tmp_path_factory.mktemp("golden") / "salfom_filled.pt"
+    torch.save(official_state_dict(manifest), path)
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def load_golden_weights(path) -> dict:
+    """The filled weights under their official names, memory-mapped (no copy until loaded)."""
+    import torch
+
+    return torch.load(path, mmap=True, weights_only=True)

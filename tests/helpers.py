@@ -11,18 +11,30 @@ def level(k: int) -> int:
 
 
 def make_video(path: Path, n_frames: int = 30, size=(64, 48), fps: int = 25, codec: str = "libx264",
-               gop: int = 10) -> Path:
-    """A video whose frame k is uniformly grey at level(k), with a keyframe every `gop` frames."""
+               gop: int = 10, drop_after: tuple[int, ...] = (), texture: bool = False) -> Path:
+    """A video whose frame k is uniformly grey at level(k), with a keyframe every `gop` frames.
+
+    `drop_after`: one timestamp is skipped after each of these frames (dropped frames, as
+    phone and webcam recordings have). `texture`: a noise pattern moving one pixel a frame
+    over the grey, so frames cost realistic numbers of bytes (damage then hits a few frames).
+    """
+    from fractions import Fraction
+
     w, h = size
+    pattern = np.random.default_rng(1).integers(-6, 7, (h, w, 1)) if texture else np.zeros((h, w, 1), int)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.gop_size = gop
         if codec == "libx264":
             stream.options = {"crf": "1", "bf": "2"}   # B-frames: presentation order != decode order
+        pts = 0
         for k in range(n_frames):
-            image = np.full((h, w, 3), level(k), np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+            image = np.clip(level(k) + np.roll(pattern, k, axis=1), 0, 255).astype(np.uint8).repeat(3, axis=2)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, fps)
+            pts += 2 if k in drop_after else 1
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

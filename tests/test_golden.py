@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import shared_path
-from fill_rule import fill, golden_input, official_state_dict
+from conftest import load_golden_weights, shared_path
+from fill_rule import fill, golden_input
 from salfom_core import create_model, load_weights
 from salfom_core.models import SalFoMConfig
 from salfom_core.models.convert import convert_pos_embed
@@ -18,14 +18,14 @@ def golden_dir():
 
 
 @pytest.fixture(scope="module")
-def golden_outputs(golden_dir):
-    manifest = json.loads((golden_dir / "salfom_state_dict_manifest.json").read_text())
+def golden_outputs(golden_dir, golden_weights):
     model = create_model("salfom_l16").eval()
     # The official checkpoint as TMFI-Net's trainer saves it under DataParallel: `module.` names.
-    state = {"module." + k: v for k, v in official_state_dict(manifest).items()}
+    state = {"module." + k: v for k, v in load_golden_weights(golden_weights).items()}
     report = load_weights(model, {"state_dict": state})
     assert report.kind == "official"
     assert report.not_in_source == []
+    del state
     with torch.no_grad():
         outputs = model.forward_all(golden_input())
         saliency = torch.sigmoid(outputs.logits.squeeze(1))

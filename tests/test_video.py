@@ -5,7 +5,7 @@ import pytest
 
 from conftest import shared_path
 from helpers import frame_id, make_video
-from salfom_core.video import FrameFolder, VideoDecodeError, VideoOpenError, open_video
+from salfom_core.video import FrameFolder, VideoOpenError, open_video
 
 
 @pytest.fixture(scope="module")
@@ -67,19 +67,15 @@ def test_bad_files_raise_typed_errors_naming_them(tmp_path):
         open_video(tmp_path / "nothing")
 
 
-def test_video_broken_midway_yields_frames_before_the_break(tmp_path):
+def test_video_broken_midway_yields_the_frames_before_the_break(tmp_path):
     # MPEG-TS survives truncation: the container keeps no index at the end
     full = make_video(tmp_path / "full.ts", n_frames=60, size=(64, 48), gop=5)
     data = full.read_bytes()
     cut = tmp_path / "cut.ts"
     cut.write_bytes(data[: len(data) // 2])
-    got = []
-    try:
-        with open_video(cut) as video:
-            assert 0 < len(video) < 60
-            for i, frame in video.iter_frames():
-                got.append(frame_id(frame))
-    except VideoDecodeError as exc:
-        assert "cut.ts" in str(exc) and exc.frames_read == len(got)
-    assert 0 < len(got) < 60
-    assert got == list(range(len(got)))
+    with open_video(cut) as video:
+        got = [frame_id(frame) for _, frame in video.iter_frames()]
+        assert "cut.ts" in video.integrity_warning and "truncated" in video.integrity_warning
+    # whole frames only, in order; B-frames whose reference was cut off are missing
+    assert 20 < len(got) < 60 and got[:20] == list(range(20))
+    assert all(a < b for a, b in zip(got, got[1:]))
