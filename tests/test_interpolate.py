@@ -90,6 +90,22 @@ def test_engine_computes_coarse_to_fine_from_the_playhead(tmp_path, video):
         assert np.argmax(store.read(i).mean(axis=0)) == pytest.approx(i * 2, abs=1)
 
 
+def test_a_moved_playhead_replans_coarse_to_fine_from_there(tmp_path, video):
+    predictor = SpotPredictor()
+    settings = EngineSettings(batch_size=2)
+    store = open_store(tmp_path, video, predictor, settings)
+    playhead = {"frame": 0}
+    steps = []
+    for step in iter_predict(video, predictor, store, settings, start_at=lambda: playhead["frame"],
+                             order="coarse-to-fine"):
+        steps.append(step.frames)
+        playhead["frame"] = 20            # the user seeks while frame 0 is computed
+    # by hand: 0 (its own run: 16 is further than two windows), then, from 20, the rest of
+    # the first level outward (22, 16), the 8th frames (8), the 4th (20, then 4 and 12)
+    assert steps[:6] == [[0], [22], [16], [8], [20], [4, 12]]
+    assert store.complete and sorted(f for s in steps for f in s) == list(range(23))
+
+
 def test_store_records_exact_frames_across_cancel_and_resume(tmp_path, video):
     settings = EngineSettings(batch_size=2, blur=False)
     predictor = SpotPredictor()
