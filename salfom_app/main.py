@@ -1,4 +1,4 @@
-"""`salfom-app [VIDEO] [--gaze FILE] [--checkpoint CKPT] [--screenshot PATH]`."""
+"""`salfom-app [VIDEO] [--gaze FILE] [--checkpoint CKPT] [--dataset ROOT] [--screenshot PATH]`."""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +18,11 @@ def parse_args(argv=None):
                         help="wait until the visible layers and metrics are computed, save the window to PATH, exit")
     parser.add_argument("--timeout", type=float, default=600, help="seconds --screenshot waits at most")
     parser.add_argument("--cache", help="prediction cache folder (default: the user cache)")
+    parser.add_argument("--dataset", metavar="ROOT", help="open the dataset panel on a DHF1K / Hollywood-2 / "
+                        "UCF-Sports root, a split folder, or a folder of annotated video folders")
+    parser.add_argument("--split", default="val", choices=("train", "val"), help="split of --dataset")
+    parser.add_argument("--maps-root", action="append", default=[],
+                        help="predictions root (one maps folder per video) to compare in the dataset panel")
     return parser.parse_args(argv)
 
 
@@ -33,6 +38,15 @@ def main(argv=None) -> int:
     window = MainWindow(cache_dir=args.cache)
     if args.checkpoint:
         window.load_checkpoint(args.checkpoint)
+    if args.dataset:
+        for root in args.maps_root:
+            window.dataset_panel.add_predictions_root(root)
+        if not window.dataset_panel.open_dataset(args.dataset, args.split) and not args.video:
+            print(f"salfom-app: {window.dataset_panel.errors[-1]}", file=sys.stderr)
+            return 2
+        if not args.video:
+            window.show()
+            return app.exec()
     video = args.video or DEMO_VIDEO
     if not Path(video).exists():
         print(f"salfom-app: {video}: not found (the demo is made by `python scripts/make_demo.py`)", file=sys.stderr)

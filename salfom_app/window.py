@@ -17,6 +17,8 @@ from superqt.utils import thread_worker
 from salfom_core.atomic import atomic_write_text
 from salfom_core.engine import CenterBiasPredictor, EngineSettings, SalFoMPredictor, pick_device
 from salfom_core.evaluate import AnnotationTruth, GazeTruth, MapFolder
+
+from .dataset_panel import install_dataset_panel
 from salfom_core.gaze import find_annotations, load_gaze, read_annotation_folder
 from salfom_core.metrics import METRICS
 from salfom_core.video import IMAGE_SUFFIXES, file_fingerprint, open_video
@@ -90,6 +92,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 860)
         self._update_title()
+        # the dataset dock and its File menu items (issue 11): one hook, the panel is self-contained
+        self.dataset_panel = install_dataset_panel(self, str(Path(cache_dir) / "scores") if cache_dir else None)
 
     # ----------------------------------------------------------------- building
 

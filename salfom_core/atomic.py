@@ -30,7 +30,9 @@ def _file_mode(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb"):
+def atomic_write(path: str | os.PathLike, mode: str = "wb", sync: bool = True):
+    """`sync=False` skips the fsync: still atomic for readers and against a killed process, not
+    durable across a power cut (for bulk writes of many small files that a rerun can check)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -40,7 +42,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb"):
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -48,8 +51,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb"):
         raise
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_write(path, "wb") as fh:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, sync: bool = True) -> None:
+    with atomic_write(path, "wb", sync) as fh:
         fh.write(data)
 
 

@@ -5,28 +5,24 @@ Examples:
     salfom predict clip.mp4 -c center-bias -o out/            # the baseline, no weights
     salfom predict clip.mp4 -c salfom_dhf1k.pth -o out/ --stride 8   # 1/8 of the work, blends between
     salfom evaluate --pred out/ --data DHF1K/ --split val
+    salfom evaluate --pred a/ --pred b/ --pred center-bias --data DHF1K/ --out cmp/ --plot cmp.png
     salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
     salfom train --config run.toml [--resume]
     salfom gaze-convert gaze/ --video 0002.avi -o gaze.csv
+    salfom make-dataset 0002.avi 0003.avi --gaze gaze0002/ gaze0003.csv -o mydata/ --split train
     salfom weights install salfom_dhf1k.pth                  # then `salfom predict` needs no -c
     salfom info salfom_dhf1k.pth                              # kind, preset, parts, sha256
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import math
 import sys
 from pathlib import Path
 
 from tqdm import tqdm
 
-from . import metrics
-from .atomic import atomic_write_text
 from .errors import ConfigError
-from .outputs import video_name
 
 BASELINE = "center-bias"
 
@@ -48,6 +44,7 @@ def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: b
 
 
 def cmd_predict(args) -> int:
+    from .distributed import current_rank, shard_indices
     from .engine import EngineSettings, predict_video
     from .export import stale_maps, write_map_folder, write_overlay_video
     from .interpolate import write_blends
@@ -63,7 +60,12 @@ def cmd_predict(args) -> int:
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     colormap_lut(args.colormap)
     videos, names, notes = output_names(args.videos)
-    for note in notes:
+    # under torchrun: this process's share of the videos (named from all of them, as one process
+    # would); its device is cuda:LOCAL_RANK (`auto`/`cuda`, devices.resolve_device) or the CPU
+    rank = current_rank()
+    mine = shard_indices(videos, rank, args.fps)
+    videos, names = [videos[i] for i in mine], [names[i] for i in mine]
+    for note in notes if rank.rank == 0 else []:
         print(f"note: {note}", file=sys.stderr)
     predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
     out = Path(args.output)
@@ -74,6 +76,7 @@ def cmd_predict(args) -> int:
                                          len(source), info.height, info.width, {"video": str(video_path)},
                                          warn=_warn)
             frames = grid(len(source), args.stride)           # every frame when the stride is 1
+            cached = len(source) - len(store.missing())
             with tqdm(total=int((~store.done[frames]).sum()), desc=f"predict {name}", unit="frame",
                       disable=args.quiet) as bar:
                 predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n),
@@ -82,9 +85,10 @@ def cmd_predict(args) -> int:
             stale = len(stale_maps(folder, range(len(source))))
             write_map_folder(store, folder)
             blends = write_blends(store, folder, args.stride)
-            print(f"{name}: {len(source)} maps in {folder}"
+            print(f"{name}: {len(source)} maps in {folder}{f' ({cached} from the cache)' if cached else ''}"
                   f"{f' ({blends} interpolated, listed in interpolated.json)' if blends else ''}"
-                  f"{f' (removed {stale} maps of an earlier, longer run)' if stale else ''}", file=sys.stderr)
+                  f"{f' (removed {stale} maps of an earlier, longer run)' if stale else ''}"
+                  f"{f' [rank {rank.rank}]' if rank.distributed else ''}", file=sys.stderr)
             if args.overlay:
                 target = out / f"{name}_overlay.mp4"
                 with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
@@ -105,82 +109,10 @@ def _warn_integrity(source) -> None:
         _warn(source.integrity_warning)
 
 
-def _pairs(args):
-    from .evaluate import GazeTruth, MapFolder, dataset_truths
-    from .gaze import load_gaze
-    from .video import open_video
-
-    pred_root = Path(args.pred)
-    if args.gaze:
-        if not args.video:
-            raise ConfigError("--gaze needs --video (for the frame count and size)")
-        with open_video(args.video) as source:
-            info = source.info
-            _warn_integrity(source)
-        gaze = load_gaze(args.gaze, (info.width, info.height), info.frame_count, info.fps)
-        return [(GazeTruth(video_name(Path(args.video)), gaze, grid=args.grid), MapFolder(pred_root).read)]
-    truths = dataset_truths(args.data, args.layout, args.split)
-    has_subfolders = any(p.is_dir() for p in pred_root.iterdir())
-    if not has_subfolders:
-        if len(truths) != 1:
-            raise ConfigError(f"{pred_root} holds the maps of one video but {args.data} holds {len(truths)}; "
-                              "point --pred at a folder of per-video folders")
-        return [(truths[0], MapFolder(pred_root).read)]
-    pairs = [(t, MapFolder(pred_root / t.name).read) for t in truths if (pred_root / t.name).is_dir()]
-    if not pairs:
-        raise ConfigError(f"no folder in {pred_root} matches a video of {args.data}")
-    return pairs
-
-
 def cmd_evaluate(args) -> int:
-    from .evaluate import check_every, evaluate
-    from .interpolate import interpolation_warnings
+    from .scoreboard import run
 
-    if not args.data and not args.gaze:
-        raise ConfigError("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
-    check_every(args.every)
-    names = tuple(args.metrics.split(",")) if args.metrics else metrics.METRICS
-    unknown = set(names) - set(metrics.METRICS)
-    if unknown:
-        raise ConfigError(f"unknown metrics {', '.join(sorted(unknown))}; known: {', '.join(metrics.METRICS)}")
-    pairs = _pairs(args)
-    for line in interpolation_warnings(args.pred):
-        print(line, file=sys.stderr)
-    total = sum(len(range(0, t.n_frames, args.every)) for t, _ in pairs)
-    with tqdm(total=total, desc="evaluate", unit="frame", disable=args.quiet) as bar:
-        scores, rows = evaluate(pairs, args.every, names, args.seed, progress=lambda d, _t: bar.update(d - bar.n))
-    overall, per_video = scores.overall(), scores.per_video()
-    print(format_table(overall, per_video, names, scores.frame_count()))
-    out = Path(args.out) if args.out else Path(args.pred)
-    summary = {"protocol": "DHF1K: mean over all frames of all videos, NaN frames dropped",
-               "frames": scores.frame_count(), "overall": overall, "per_video": per_video}
-    atomic_write_text(out / "metrics_summary.json", json.dumps(_finite(summary), indent=1))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, ["video", "frame", *names], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "metrics_frames.csv", buf.getvalue())
-    print(f"wrote {out / 'metrics_summary.json'} and {out / 'metrics_frames.csv'}", file=sys.stderr)
-    return 0
-
-
-def _finite(obj):
-    """JSON has no NaN: write null."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    return obj
-
-
-def format_table(overall: dict, per_video: dict, names, frames: int) -> str:
-    header = f"{'video':<20}" + "".join(f"{n:>13}" for n in names)
-    lines = [header, "-" * len(header)]
-    for video, values in per_video.items():
-        lines.append(f"{video[:20]:<20}" + "".join(f"{values[n]:>13.4f}" for n in names))
-    lines.append("-" * len(header))
-    lines.append(f"{'all (' + str(frames) + ' fr)':<20}" + "".join(f"{overall[n]:>13.4f}" for n in names))
-    return "\n".join(lines)
+    return run(args)
 
 
 def cmd_gaze_convert(args) -> int:
@@ -198,8 +130,9 @@ def cmd_gaze_convert(args) -> int:
         raise ConfigError("give --video, or --size WxH and --frames N")
     gaze = load_gaze_files(args.input, size, n_frames, fps, screen)
     write_csv(gaze, args.output)
+    note = gaze.dropped_note()
     print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
-          f"{f' ({gaze.skipped} malformed rows skipped)' if gaze.skipped else ''}", file=sys.stderr)
+          f"{f' ({note})' if note else ''}", file=sys.stderr)
     return 0
 
 
@@ -229,7 +162,7 @@ def cmd_info(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import train
+    from . import make_dataset, scoreboard, train
 
     parser = argparse.ArgumentParser(prog="salfom", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -259,19 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="the six metrics by the DHF1K protocol")
-    p.add_argument("--pred", required=True, help="maps folder of one video, or a folder of per-video folders")
-    p.add_argument("--data", help="dataset root (DHF1K / Hollywood-2 / UCF layout) or one annotated video folder")
-    p.add_argument("--layout", choices=("dhf1k", "hollywood", "ucf"), help="dataset layout (default: detect)")
-    p.add_argument("--split", default="val", choices=("train", "val"), help="which split of --data")
-    p.add_argument("--gaze", help="raw gaze instead of annotations (CSV, SMI folder/file)")
-    p.add_argument("--video", help="the video the gaze belongs to (with --gaze)")
-    p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for fixation maps from gaze")
-    p.add_argument("--every", type=int, default=1, help="score every N-th frame (N >= 1)")
-    p.add_argument("--metrics", help=f"comma-separated subset of {','.join(metrics.METRICS)}")
-    p.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and the sAUC draws")
-    p.add_argument("--out", help="folder for metrics_summary.json and metrics_frames.csv (default: --pred)")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p = sub.add_parser("evaluate", help="the six metrics by the DHF1K protocol, one or several models")
+    scoreboard.add_arguments(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train or fine-tune SalFoM (KL + CC, Adam)",
@@ -289,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--screen", default="1440x900", help="eye-tracker screen WxH (SMI; DHF1K: 1440x900)")
     p.set_defaults(func=cmd_gaze_convert)
+
+    p = sub.add_parser("make-dataset", help="a DHF1K-layout dataset from videos and raw gaze",
+                       description=make_dataset.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    make_dataset.add_arguments(p)
+    p.set_defaults(func=make_dataset.run)
 
     p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
     p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")

@@ -1,7 +1,9 @@
 """Scoring predicted maps by the DHF1K protocol against annotation folders or raw gaze."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -10,7 +12,7 @@ import numpy as np
 from . import metrics
 from .errors import ConfigError
 from .gaze import AnnotationFolder, GazeData, find_annotations
-from .video import numbered_files, read_grey
+from .video import list_images, numbered_files, read_grey
 
 
 class GroundTruth:
@@ -30,10 +32,12 @@ class GroundTruth:
 class AnnotationTruth(GroundTruth):
     name: str
     annotations: AnnotationFolder
+    video_frames: int = 0        # frames of the video (images/), when known: trailing frames
+    #                              without annotations are then reported, not silently ignored
 
     @property
     def n_frames(self) -> int:
-        return self.annotations.n_frames
+        return max(self.annotations.n_frames, self.video_frames)
 
     def fixations(self, index):
         return self.annotations.fixations(index)
@@ -50,6 +54,7 @@ class GazeTruth(GroundTruth):
     gaze: GazeData
     sigma: float = metrics.DHF1K_SIGMA
     grid: bool = False
+    video_path: str = ""          # the video the gaze belongs to, when known (the app opens it)
 
     @property
     def n_frames(self) -> int:
@@ -86,6 +91,16 @@ class MapFolder:
         return image
 
 
+NO_PREDICTION, NO_FIXATION = "no prediction", "no fixation"
+SKIP_REASONS = (NO_PREDICTION, NO_FIXATION)
+# metrics where a lower value is better (the worst frame is the highest)
+LOWER_IS_BETTER = frozenset({"kld"})
+
+
+class EvaluationGapError(ValueError):
+    """--strict: a frame could not be scored."""
+
+
 def fixation_pool(truths: Iterable[GroundTruth], frames: Callable[[GroundTruth], Iterable[int]]):
     """(pool, owner) over every scored frame of every video: the shuffled-AUC negatives."""
     pool, owner = [], {}
@@ -98,16 +113,27 @@ def fixation_pool(truths: Iterable[GroundTruth], frames: Callable[[GroundTruth],
     return pool, owner
 
 
+def _has_content(m: np.ndarray | None) -> bool:
+    return m is not None and bool(np.any(m))
+
+
 def score_frames(truth: GroundTruth, read: Callable[[int], np.ndarray | None], frames: Iterable[int],
-                 pool, owner: dict, metric_names=metrics.METRICS, rng: np.random.Generator | None = None):
+                 pool, owner: dict, metric_names=metrics.METRICS, rng: np.random.Generator | None = None,
+                 skipped: Callable[[int, str], None] | None = None):
     """Yield (frame, {metric: value}) for each frame; values None where nothing can be scored
-    (no prediction yet, or no ground truth). `pool`/`owner` come from `fixation_pool`."""
+    (no prediction yet, or no fixation: neither fixated pixels nor a ground-truth map), and
+    `skipped(frame, reason)` is told why. `pool`/`owner` come from `fixation_pool`."""
     rng = rng if rng is not None else np.random.default_rng(0)
     for i in frames:
         i = int(i)
-        prediction = read(i)
         fix, gt = (truth.fixations(i), truth.gt_map(i)) if i < truth.n_frames else (None, None)
-        if prediction is None or (fix is None and gt is None):
+        # a frame without fixations can never be scored: say so before blaming the prediction
+        prediction = read(i) if _has_content(fix) or _has_content(gt) else None
+        reason = NO_FIXATION if not (_has_content(fix) or _has_content(gt)) else \
+            NO_PREDICTION if prediction is None else None
+        if reason:
+            if skipped:
+                skipped(i, reason)
             yield i, None
             continue
         shape = (fix if fix is not None else gt).shape
@@ -116,28 +142,272 @@ def score_frames(truth: GroundTruth, read: Callable[[int], np.ndarray | None], f
         yield i, metrics.frame_metrics(prediction, fix, gt, other, metric_names, seed=rng)
 
 
+@dataclass
+class VideoScores:
+    """One model's per-frame metrics on one video, and the frames it could not score."""
+
+    name: str
+    metric_names: tuple[str, ...]
+    frames: list[int] = field(default_factory=list)               # 0-based, scored
+    values: list[dict[str, float]] = field(default_factory=list)  # parallel to `frames`
+    skipped: dict[str, list[int]] = field(default_factory=dict)   # reason -> 0-based frames
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(len(v) for v in self.skipped.values())
+
+    def mean(self, metric: str) -> float:
+        values = np.array([v[metric] for v in self.values], dtype=np.float64)
+        values = values[~np.isnan(values)]
+        return float(values.mean()) if values.size else math.nan
+
+    def worst_frame(self, metric: str) -> int | None:
+        """The 0-based frame where `metric` is worst (None when none is finite)."""
+        values = np.array([v[metric] for v in self.values], dtype=np.float64)
+        if not np.isfinite(values).any():
+            return None
+        pick = np.nanargmax if metric in LOWER_IS_BETTER else np.nanargmin
+        return self.frames[int(pick(np.where(np.isfinite(values), values, np.nan)))]
+
+    def describe(self) -> str:
+        """'0002: 700 of 783 frames scored; 83 skipped: no prediction (frames 701-783)'."""
+        total = len(self.frames) + self.n_skipped
+        text = f"{self.name}: {len(self.frames)} of {total} frames scored"
+        if self.n_skipped:
+            reasons = ", ".join(f"{reason} (frames {frame_ranges(frames)})"
+                                for reason, frames in self.skipped.items() if frames)
+            text += f"; {self.n_skipped} skipped: {reasons}"
+        return text
+
+
+def frame_ranges(frames: list[int], limit: int = 6) -> str:
+    """0-based frames as 1-based ranges: [4, 5, 6, 39] -> '5-7, 40'."""
+    runs, start = [], None
+    for k, f in enumerate(frames):
+        if start is None:
+            start = f
+        if k + 1 == len(frames) or frames[k + 1] != f + 1:
+            runs.append(f"{start + 1}" if start == f else f"{start + 1}-{f + 1}")
+            start = None
+    return ", ".join(runs[:limit]) + (f", ... ({len(runs) - limit} more)" if len(runs) > limit else "")
+
+
+def video_seed(seed: int, name: str) -> list[int]:
+    """The random stream of one video: the same whatever order videos are scored in (the app's
+    background scoring, the CLI) so that per-video scores can be cached and pooled later."""
+    return [seed, zlib.crc32(name.encode())]
+
+
+def score_video(truth: GroundTruth, read: Callable[[int], np.ndarray | None], pool=(), owner=None,
+                metric_names=metrics.METRICS, seed: int = 0, every: int = 1, strict: bool = False,
+                progress: Callable[[int], None] | None = None,
+                cancel: Callable[[], bool] | None = None) -> VideoScores | None:
+    """Every `every`-th frame of one video; None when cancelled. `strict`: the first frame that
+    cannot be scored raises `EvaluationGapError`."""
+    results = score_video_models(truth, {"": read}, pool, owner, metric_names, seed, every, strict, progress, cancel)
+    return None if results is None else results[""]
+
+
+def score_video_models(truth: GroundTruth, readers: dict[str, Callable[[int], np.ndarray | None]], pool=(),
+                       owner=None, metric_names=metrics.METRICS, seed: int = 0, every: int = 1,
+                       strict: bool = False, progress: Callable[[int], None] | None = None,
+                       cancel: Callable[[], bool] | None = None) -> dict[str, VideoScores] | None:
+    """Several models on one video, reading its ground truth once per frame. Each model draws
+    from its own random stream, seeded by (seed, video): its scores are those of a run alone.
+    `progress(n)` counts model-frames; None when `cancel()` turned true."""
+    names = tuple(metric_names)
+    results = {model: VideoScores(truth.name, names) for model in readers}
+    rngs = {model: np.random.default_rng(video_seed(seed, truth.name)) for model in readers}
+    pool, owner = list(pool), owner or {}
+    for i in range(0, truth.n_frames, every):
+        fix, gt = truth.fixations(i), truth.gt_map(i)
+        annotated = _has_content(fix) or _has_content(gt)
+        for model, read in readers.items():
+            prediction = read(i) if annotated else None
+            reason = NO_FIXATION if not annotated else NO_PREDICTION if prediction is None else None
+            if reason:
+                if strict:
+                    raise EvaluationGapError(f"{f'{model}: ' if model else ''}{truth.name}: frame {i + 1} "
+                                             f"has {reason} (--strict)")
+                results[model].skipped.setdefault(reason, []).append(i)
+                continue
+            rng = rngs[model]
+            shape = (fix if fix is not None else gt).shape
+            other = metrics.other_fixation_map(pool, shape, seed=rng, exclude=owner.get((truth.name, i))) \
+                if pool and fix is not None else None
+            results[model].frames.append(i)
+            results[model].values.append(metrics.frame_metrics(prediction, fix, gt, other, names, seed=rng))
+        if progress:
+            progress(len(readers))
+        if cancel and cancel():
+            return None
+    return results
+
+
+@dataclass
+class ModelScores:
+    """One model over a dataset: per-video scores, pooled by the DHF1K protocol."""
+
+    name: str
+    videos: list[VideoScores]
+    metric_names: tuple[str, ...] = metrics.METRICS
+
+    @property
+    def scores(self) -> metrics.ProtocolScores:
+        """Mean over all scored frames of all videos (NaN frames dropped per metric)."""
+        pooled = metrics.ProtocolScores(tuple(self.metric_names))
+        for video in self.videos:
+            for values in video.values:
+                pooled.add(video.name, values)
+        return pooled
+
+    def skipped(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for video in self.videos:
+            for reason, frames in video.skipped.items():
+                out[reason] = out.get(reason, 0) + len(frames)
+        return out
+
+    def rows(self) -> list[dict]:
+        """One row per scored frame (1-based frame numbers, as the files are named)."""
+        return [{"video": v.name, "frame": i + 1, **values} for v in self.videos for i, values in zip(v.frames, v.values)]
+
+
+def score_model(name: str, pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]], every: int = 1,
+                metric_names=metrics.METRICS, seed: int = 0, strict: bool = False, pool=None,
+                progress: Callable[[int], None] | None = None) -> ModelScores:
+    """Score (truth, read_prediction) pairs; the shuffled-AUC pool comes from all their truths
+    unless given (several models share one)."""
+    metric_names = tuple(metric_names)
+    if pool is None:
+        pool = shuffled_auc_pool([t for t, _ in pairs], every, metric_names)
+    videos = [score_video(truth, read, pool[0], pool[1], metric_names, seed, every, strict, progress)
+              for truth, read in pairs]
+    return ModelScores(name, videos, metric_names)
+
+
+def score_models(truths: list[GroundTruth], models: list, every: int = 1, metric_names=metrics.METRICS,
+                 seed: int = 0, strict: bool = False, jobs: int = 1,
+                 progress: Callable[[int], None] | None = None) -> list[ModelScores]:
+    """Every model (an object with `.name` and `.reader(truth)`: `PredictionRoot`,
+    `CenterBiasMaps`) on every video, the truth read once per frame for all models, on the
+    same shuffled-AUC pool. `jobs` > 1 scores videos in that many processes; the numbers are
+    the same (each video has its own random streams). `progress(n)` counts model-frames."""
+    metric_names = tuple(metric_names)
+    pool = shuffled_auc_pool(truths, every, metric_names)
+    args = [(truth, models, pool, metric_names, seed, every, strict) for truth in truths]
+    if jobs > 1 and len(truths) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: a clean interpreter per worker, whatever threads the caller runs (tqdm, Qt)
+        with ProcessPoolExecutor(min(jobs, len(truths)), mp_context=multiprocessing.get_context("spawn")) as ex:
+            per_video = []
+            for truth, result in zip(truths, ex.map(_score_video_job, args)):
+                per_video.append(result)
+                if progress:
+                    progress(len(models) * len(range(0, truth.n_frames, every)))
+    else:
+        per_video = [_score_video_job(a, progress) for a in args]
+    return [ModelScores(m.name, [video[k] for video in per_video], metric_names) for k, m in enumerate(models)]
+
+
+def _score_video_job(job, progress=None) -> list[VideoScores]:
+    truth, models, (pool, owner), metric_names, seed, every, strict = job
+    readers = {m.name: m.reader(truth) for m in models}
+    if len(readers) != len(models):
+        raise ValueError("models to score need distinct names")
+    results = score_video_models(truth, readers, pool, owner, metric_names, seed, every, strict, progress)
+    return [results[m.name] for m in models]
+
+
+def shuffled_auc_pool(truths: list[GroundTruth], every: int = 1, metric_names=metrics.METRICS):
+    if "auc_shuffled" not in metric_names:
+        return [], {}
+    return fixation_pool(truths, lambda t: range(0, t.n_frames, every))
+
+
 def evaluate(pairs: list[tuple[GroundTruth, Callable[[int], np.ndarray | None]]], every: int = 1,
              metric_names=metrics.METRICS, seed: int = 0,
              progress: Callable[[int, int], None] | None = None) -> tuple[metrics.ProtocolScores, list[dict]]:
     """Score (truth, read_prediction) pairs; returns the protocol scores and one row per frame."""
     check_every(every)
+    total, done = sum(len(range(0, t.n_frames, every)) for t, _ in pairs), [0]
 
-    def frames(truth):
-        return range(0, truth.n_frames, every)
+    def step(n):
+        done[0] += n
+        if progress:
+            progress(done[0], total)
 
-    pool, owner = fixation_pool([t for t, _ in pairs], frames) if "auc_shuffled" in metric_names else ([], {})
-    scores = metrics.ProtocolScores(tuple(metric_names))
-    rows, total, done = [], sum(len(frames(t)) for t, _ in pairs), 0
-    rng = np.random.default_rng(seed)
-    for truth, read in pairs:
-        for i, values in score_frames(truth, read, frames(truth), pool, owner, metric_names, rng):
-            done += 1
-            if values is not None:
-                scores.add(truth.name, values)
-                rows.append({"video": truth.name, "frame": i + 1, **values})
-            if progress:
-                progress(done, total)
-    return scores, rows
+    result = score_model("", pairs, every, metric_names, seed, progress=step)
+    return result.scores, result.rows()
+
+
+# --------------------------------------------------------------------------- models to score
+
+
+class CenterBiasMaps:
+    """The centre-bias baseline scored without files: the map `salfom predict -c center-bias`
+    writes, at the ground truth's size (taken from the first annotated frame)."""
+
+    name = "center-bias"
+
+    def __init__(self):
+        self._maps: dict[tuple[int, int], np.ndarray] = {}
+
+    def reader(self, truth: GroundTruth) -> Callable[[int], np.ndarray | None]:
+        shape = None
+
+        def read(index: int):
+            nonlocal shape
+            if shape is None:
+                shape = _truth_shape(truth, index)
+                if shape is None:
+                    return None
+            return self.map(shape)
+        return read
+
+    def map(self, shape: tuple[int, int]) -> np.ndarray:
+        if shape not in self._maps:
+            from .engine import CenterBiasPredictor
+            from .preprocess import postprocess_map, to_uint8
+
+            predictor = CenterBiasPredictor()
+            raw = predictor.predict(np.empty((1,)))[0]
+            self._maps[shape] = to_uint8(postprocess_map(raw, (shape[1], shape[0])))
+        return self._maps[shape]
+
+
+def _truth_shape(truth: GroundTruth, index: int) -> tuple[int, int] | None:
+    for i in [index, *range(truth.n_frames)]:
+        for m in (truth.fixations(i), truth.gt_map(i)):
+            if m is not None:
+                return m.shape
+    return None
+
+
+class PredictionRoot:
+    """A folder of per-video map folders (`<root>/<video>/0001.png`), or one video's maps."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ValueError(f"{self.folder}: no such predictions folder")
+        self.name = self.folder.name or str(self.folder)
+        self.single = bool(numbered_files(self.folder))
+
+    def reader(self, truth: GroundTruth) -> Callable[[int], np.ndarray | None]:
+        folder = self.folder if self.single else self.folder / truth.name
+        if not folder.is_dir() or not numbered_files(folder):
+            return lambda _i: None          # every frame is reported as "no prediction"
+        return MapFolder(folder).read
+
+    def unmatched(self, truths: list[GroundTruth]) -> list[str]:
+        """Per-video folders that match no video of the data (scored nowhere: say so)."""
+        if self.single:
+            return []
+        names = {t.name for t in truths}
+        return sorted(p.name for p in self.folder.iterdir() if p.is_dir() and p.name not in names)
 
 
 def check_every(every: int) -> int:
@@ -151,13 +421,49 @@ def dataset_truths(data_root: str | Path, layout: str | None = None, split: str 
     from .datasets import SPLITS, discover
 
     root = Path(data_root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: no such dataset folder")
     if (root / "maps").is_dir() or (root / "fixation").is_dir():
-        return [AnnotationTruth(root.name, find_annotations(root))]
+        return [_folder_truth(root)]
     if layout:
-        return [AnnotationTruth(v.name, v.annotations) for v in discover(root, layout, split)]
+        return [AnnotationTruth(v.name, v.annotations, len(v)) for v in discover(root, layout, split)]
     for layout_name, splits in SPLITS.items():
         if (root / splits[split]).is_dir():
-            return [AnnotationTruth(v.name, v.annotations) for v in discover(root, layout_name, split)]
-    # a folder of video folders
-    return [AnnotationTruth(p.name, find_annotations(p)) for p in sorted(root.iterdir())
-            if p.is_dir() and ((p / "maps").is_dir() or (p / "fixation").is_dir())]
+            return [AnnotationTruth(v.name, v.annotations, len(v)) for v in discover(root, layout_name, split)]
+    # a folder of annotated video folders, or of videos with their gaze beside them
+    truths = [_folder_truth(p) for p in sorted(root.iterdir())
+              if p.is_dir() and ((p / "maps").is_dir() or (p / "fixation").is_dir())]
+    return truths or gaze_truths(root)
+
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+
+
+def gaze_beside(video: Path) -> Path | None:
+    """`<stem>_gaze.csv` or a `<stem>_gaze/` folder (SMI exports) next to a video file."""
+    for candidate in (video.with_name(f"{video.stem}_gaze.csv"), video.with_name(f"{video.stem}_gaze")):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def gaze_truths(folder: Path) -> list[GazeTruth]:
+    """Every video file of `folder` that has its gaze beside it; ground truth from the gaze."""
+    from .gaze import load_gaze
+    from .video import natural_key, open_video
+
+    truths = []
+    for video in sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES), key=natural_key):
+        gaze_path = gaze_beside(video)
+        if gaze_path is None:
+            continue
+        with open_video(video) as source:
+            info, n_frames = source.info, len(source)
+        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, info.fps)
+        truths.append(GazeTruth(video.stem, gaze, video_path=str(video)))
+    return truths
+
+
+def _folder_truth(folder: Path) -> AnnotationTruth:
+    images = folder / "images"
+    return AnnotationTruth(folder.name, find_annotations(folder), len(list_images(images)) if images.is_dir() else 0)
