@@ -115,10 +115,14 @@ def interpolation_warnings(pred: str | Path) -> list[str]:
 def write_blends(store, folder: Path, stride: int) -> int:
     """Write the blend of every frame of `store` that is not exact as `folder/NNNN.png`, then
     the record of which maps are blends; returns how many were written. Frames with no exact
-    frame on one side get no file (`salfom predict` always computes the first and the last)."""
+    frame on one side get no file (`salfom predict` always computes the first and the last).
+    When every frame is exact, the folder gets no record, and a record of an earlier run goes."""
     from .export import write_png
 
     exact = store.exact
+    if exact.all():
+        (Path(folder) / RECORD_NAME).unlink(missing_ok=True)
+        return 0
     written = 0
     for i, saliency in iter_blends(store.read, exact):
         write_png(Path(folder) / f"{i + 1:04d}.png", saliency)
