@@ -107,7 +107,7 @@ def main():
     wait(app, lambda: layer.done.any())
     far = min(600, n - 100)
     targets = [700, 90, 760, 150, 775] if n >= 783 else [far, 10, far + 50, 40, far + 80]
-    times, skipped = [], 0
+    times, skipped, blends = [], 0, 0
     for target in targets:
         if layer.done[max(0, target - 3):target + 4].any() or abs(target - window.state.frame) < far:
             skipped += 1
@@ -117,7 +117,9 @@ def main():
         landed = window.state.frame
         wait(app, lambda: painted(window, landed, layer.name), timeout_s=120)
         times.append((time.perf_counter() - t0) * 1e3)
+        blends += window.view.bundle.shown.get(layer.name) != "exact"
     emit(figure="drag_to_map_ms", video=label, drags=len(times), skipped=skipped, min_distance=far,
+         painted_as_blend=blends,      # coarse-to-fine: a blend of the nearest computed frames comes first
          median=round(float(np.median(times)), 1), max=round(float(max(times)), 1), target=2000,
          torch_threads=torch.get_num_threads())
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 
 from salfom_core.overlay import COLORMAPS
 
+from .interpolated import exact_note, strip_colours
 from .state import MARKER_STYLES, METRIC_LABELS, Layer, ViewerState
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -28,22 +29,26 @@ def _eta(seconds: float) -> str:
 
 
 class ComputedStrip(QWidget):
-    """A thin bar under the timeline: which frames of the active layer are computed."""
+    """A thin bar under the timeline: which frames of the active layer are computed (green),
+    and which show a blend of computed ones (lighter)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setFixedHeight(6)
         self.done: np.ndarray | None = None
+        self.interpolate = True
 
-    def set_done(self, done: np.ndarray | None) -> None:
+    def set_done(self, done: np.ndarray | None, interpolate: bool | None = None) -> None:
         self.done = None if done is None else done.copy()
+        if interpolate is not None:
+            self.interpolate = interpolate
         self.update()
 
     def paintEvent(self, _event):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(60, 60, 60))
         if self.done is not None and len(self.done):
-            row = np.where(self.done, 0xFF33AA55, 0xFF3C3C3C).astype(np.uint32)[None, :]
+            row = strip_colours(self.done, self.interpolate)[None, :]
             image = QImage(row.tobytes(), len(self.done), 1, QImage.Format_ARGB32)
             painter.drawImage(self.rect(), image)
         painter.end()
@@ -94,7 +99,8 @@ class Timeline(QWidget):
         state.playing_changed.connect(lambda p: self.play.setText("Pause" if p else "Play"))
         state.speed_changed.connect(self._speed_changed)
         state.layers_changed.connect(self._observe_active)
-        state.view_changed.connect(lambda what: self._observe_active() if "active" in what else None)
+        state.view_changed.connect(lambda what: self._observe_active() if {"active", "interpolate"} & set(what)
+                                   else None)
 
     def set_warning(self, text: str | None) -> None:
         self.warning.setText(f"\u26a0 {text}" if text else "")
@@ -114,7 +120,7 @@ class Timeline(QWidget):
         self._observed = self.state.active
         if self._observed is not None:
             self._observed.changed.connect(self._active_progress)
-        self.strip.set_done(self._observed.done if self._observed is not None else None)
+        self.strip.set_done(self._observed.done if self._observed is not None else None, self.state.interpolate)
 
     def _active_progress(self, layer: Layer, what) -> None:
         if "progress" in what or "read" in what:
@@ -472,7 +478,8 @@ class MetricCurves(QWidget):
         self.table.setColumnCount(len(keys))
         self.table.setHorizontalHeaderLabels([METRIC_LABELS[k] for k in keys])
         self.table.setRowCount(len(self.state.layers))
-        self.table.setVerticalHeaderLabels([layer.name for layer in self.state.layers])
+        # the values use exact frames only (blends are never scored): say how many
+        self.table.setVerticalHeaderLabels([f"{layer.name} ({exact_note(layer.done)})" for layer in self.state.layers])
         # as tall as its rows: no empty band, no vertical scrollbar for a few layers
         rows = max(1, len(self.state.layers))
         self.table.setFixedHeight(min(self.table.horizontalHeader().height() + rows * self.table.verticalHeader()

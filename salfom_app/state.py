@@ -91,7 +91,7 @@ class ViewerState:
     __slots__ = ("video", "video_path", "synthetic", "frame", "playing", "speed", "layers", "active", "compare",
                  "gaze", "truth", "truth_source", "show_fixations", "show_ground_truth", "view_mode",
                  "curve_metric", "marker_style", "marker_size", "marker_opacity", "hidden_observers",
-                 "video_changed", "frame_changed", "layers_changed", "truth_changed", "view_changed",
+                 "interpolate", "video_changed", "frame_changed", "layers_changed", "truth_changed", "view_changed",
                  "playing_changed", "speed_changed")
 
     def __init__(self):
@@ -114,6 +114,7 @@ class ViewerState:
         self.hidden_observers: frozenset[int] = frozenset()   # observers whose markers are hidden
         self.show_ground_truth = False
         self.view_mode = "single"
+        self.interpolate = True            # blends between computed frames (View menu)
         self.curve_metric = "cc"
         self.video_changed = Signal()      # ()
         self.frame_changed = Signal()      # (frame)
@@ -230,7 +231,7 @@ class ViewerState:
         self.truth_changed.emit()
 
     VIEW_SETTINGS = ("show_fixations", "show_ground_truth", "view_mode", "curve_metric", "marker_style",
-                     "marker_size", "marker_opacity", "hidden_observers")
+                     "marker_size", "marker_opacity", "hidden_observers", "interpolate")
 
     def set_view(self, **values) -> None:
         """Change view settings (names in VIEW_SETTINGS); emits view_changed with what changed."""

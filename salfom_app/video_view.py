@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from salfom_core.overlay import colormap_lut, observer_colour, one_per_observer
 
+from .interpolated import LABEL, DisplayReader, is_blend, stale
 from .state import Layer, ViewerState
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -95,7 +96,10 @@ class Pane:
             self.gt.setOpacity(0.7)
         self.gt.setVisible(show_gt)
         self._dots(bundle, state)
-        self.label.setText("" if layer is None else f"{layer.name}{layer_status(layer, saliency is not None)}")
+        status = layer_status(layer, saliency is not None) if layer is not None else ""
+        if layer is not None and saliency is not None and is_blend(bundle.shown.get(layer.name)):
+            status = f" ({LABEL})"
+        self.label.setText("" if layer is None else f"{layer.name}{status}")
         self.label.setPos(4, 4)
 
     def recolour(self) -> None:
@@ -235,8 +239,8 @@ class VideoView(QWidget):
     def _reconfigure(self) -> None:
         """What the loader reads changed (layers shown, their readers, truth, the GT toggle)."""
         s = self.state
-        self.loader.configure(layers={l.name: l.read for l in s.layers if l.visible}, gaze=s.gaze, truth=s.truth,
-                              show_gt=s.show_ground_truth)
+        self.loader.configure(layers={l.name: DisplayReader(l.read, l.done, s.interpolate) for l in s.layers
+                                      if l.visible}, gaze=s.gaze, truth=s.truth, show_gt=s.show_ground_truth)
         self.request()
 
     def _layers_changed(self) -> None:
@@ -260,9 +264,9 @@ class VideoView(QWidget):
             if layer is self.state.active:
                 self.colorbar.show(layer)
         shown = self.bundle
-        # re-read only when the frame on screen gains its map, not on every batch elsewhere
-        if "progress" in what and shown is not None and shown.maps.get(layer.name) is None \
-                and layer.done[self.state.frame]:
+        # re-read only when the frame on screen gains its map (or a nearer blend), not on every batch
+        if "progress" in what and shown is not None and shown.index == self.state.frame \
+                and stale(shown.shown.get(layer.name), layer.done, shown.index, self.state.interpolate):
             self.request()
         elif set(what) & {"running", "error"} and self.bundle is not None:
             self.show_bundle(self.bundle)          # the label says computing / failed / not computed
@@ -272,7 +276,7 @@ class VideoView(QWidget):
             return
         if "view_mode" in what:
             self.set_mode(self.state.view_mode)
-        if "show_ground_truth" in what:
+        if "show_ground_truth" in what or "interpolate" in what:
             self._reconfigure()                    # the loader reads the GT map only when shown
         elif self.bundle is not None and set(what) & {"active", "compare", "show_fixations", "marker_style",
                                                       "marker_size", "marker_opacity", "hidden_observers"}:

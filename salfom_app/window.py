@@ -189,6 +189,11 @@ class MainWindow(QMainWindow):
         a("Predict", "Cancel all predictions", lambda: s.inference.cancel_all())
         a("View", "Single view", lambda: self.set_view_mode("single"))
         a("View", "Side by side (compare two layers)", lambda: self.set_view_mode("split"))
+        self.menu("View").addSeparator()
+        self.interpolate_action = a("View", "Interpolate between computed frames",
+                                    lambda on: self.state.set_view(interpolate=bool(on)))
+        self.interpolate_action.setCheckable(True)
+        self.interpolate_action.setChecked(self.state.interpolate)
         a("Train", "New run...", self.new_training_run)
         a("Help", "About", lambda: QMessageBox.about(
             self, "SalFoM Studio", "SalFoM Studio: video saliency prediction with SalFoM (ICPR 2024)."))

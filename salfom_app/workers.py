@@ -23,6 +23,8 @@ from salfom_core.evaluate import fixation_pool, score_frames
 from salfom_core.store import PredictionStore
 from salfom_core.video import open_video
 
+from .interpolated import read_layers
+
 
 @dataclass
 class FrameBundle:
@@ -33,6 +35,7 @@ class FrameBundle:
     maps: dict[str, np.ndarray | None] = field(default_factory=dict)   # layer name -> uint8 map
     fixations: tuple | None = None                     # (x, y, observer) arrays
     gt_map: np.ndarray | None = None
+    shown: dict[str, object] = field(default_factory=dict)   # layer name -> EXACT, (a, b) of a blend, None
 
 
 class FrameLoader(QObject):
@@ -99,22 +102,27 @@ class FrameLoader(QObject):
         except Exception as exc:
             self.failed.emit(str(exc))
             return
-        bundle = FrameBundle(index, image, {name: self._read_map(name, read, index) for name, read in sources.items()})
+        maps, shown = {}, {}
+        for name, read in sources.items():
+            maps[name], shown[name] = self._read_map(name, read, index)
+        bundle = FrameBundle(index, image, maps, shown=shown)
         if gaze is not None:
             bundle.fixations = gaze.for_frame(index) if index < gaze.n_frames else None
         if show_gt and truth is not None and index < truth.n_frames:
             bundle.gt_map = truth.gt_map(index)
         self.ready.emit(bundle)
 
-    def _read_map(self, name: str, read, index: int) -> np.ndarray | None:
-        """A layer's map, or None when it cannot be read: said once per layer, the frame still shows."""
+    def _read_map(self, name: str, read, index: int) -> tuple[np.ndarray | None, object]:
+        """A layer's map (exact or a blend, `interpolated.read_layers`), or (None, None) when it
+        cannot be read: said once per layer, the frame still shows."""
         try:
-            return read(index)
+            maps, shown = read_layers({name: read}, index)
+            return maps[name], shown[name]
         except Exception as exc:
             if name not in self._reported:
                 self._reported.add(name)
                 self.failed.emit(f"{name}: {exc}")
-            return None
+            return None, None
 
     def _frame(self, index: int) -> np.ndarray:
         if index in self._cache:
@@ -153,7 +161,8 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
                                       "dtype": getattr(predictor, "dtype", None)})
         yield "store", store
         # closed with this worker: the engine's decoding thread stops when the user cancels
-        with contextlib.closing(iter_predict(source, predictor, store, settings, start_at=playhead)) as steps:
+        with contextlib.closing(iter_predict(source, predictor, store, settings, start_at=playhead,
+                                             order="coarse-to-fine")) as steps:
             yield from steps
         # read once more now that every frame was decoded here: damage found on the way is known
         yield "integrity", getattr(source, "integrity_warning", None)

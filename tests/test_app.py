@@ -437,8 +437,10 @@ def test_dragging_the_slider_moves_inference_to_the_new_frame(qtbot, window, tin
     qtbot.waitUntil(lambda: window.view.bundle is not None and window.view.bundle.index == target
                     and window.view.bundle.maps.get(layer.name) is not None, timeout=60000)
     assert window.view.panes[0].heat.isVisible() and window.view.panes[0].layer is layer
-    # the far frame came before the frames between the start and it
-    assert not layer.done[40:115].any(), np.flatnonzero(layer.done)
+    # the model worked around the far frame first (coarse-to-fine: its nearest grid frames, then
+    # a blend or the exact map is painted), not through the frames between the start and it
+    near = np.flatnonzero(layer.done[100:160]) + 100
+    assert len(near) and not layer.done[50:112].any(), np.flatnonzero(layer.done)
     window.session.inference.cancel_all(wait=True)
 
 
