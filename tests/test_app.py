@@ -296,7 +296,7 @@ def test_exports_show_what_the_view_shows(qtbot, window, tmp_path, oracle):
     keys = list(window.curves_keys()) if hasattr(window, "curves_keys") else ["cc", "nss", "sim", "auc_judd",
                                                                                "auc_shuffled", "kld"]
     for row in range(table.rowCount()):
-        name = table.verticalHeaderItem(row).text()
+        name = window.state.layers[row].name
         for col, key in enumerate(keys):
             values = [float(r[key]) for r in rows if r["layer"] == name and r[key] != ""]
             assert table.item(row, col).text() == f"{np.mean(values):.3f}", (name, key)

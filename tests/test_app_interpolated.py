@@ -89,13 +89,11 @@ def test_blend_is_painted_first_then_replaced_by_the_exact_map(qtbot, window):
         pane = window.view.panes[0]
         painted.append((bundle.index, bundle.shown.get("Gated"), pane.heat.isVisible(), pane.label.toPlainText()))
 
-    window.view.show_bundle = spy
-    window.loader.ready.disconnect()
-    window.loader.ready.connect(window._paint)
+    window.view.show_bundle = spy           # the view paints through its own show_bundle
     n = window.state.n_frames
     try:
         # batch 64: the first level (every 16th frame and the last: 11 frames) in one batch
-        window._start_inference("Gated", "salfom", lambda: predictor, "test", EngineSettings(batch_size=64))
+        window.session.inference.start("Gated", "salfom", lambda: predictor, "test", EngineSettings(batch_size=64))
         layer = window.state.layer("Gated")
         qtbot.waitUntil(lambda: layer.done.sum() == 11, timeout=30000)
         assert np.flatnonzero(layer.done).tolist() == list(range(0, n, 16)) + [n - 1]
