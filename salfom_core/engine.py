@@ -296,15 +296,20 @@ class _FramePool:
 
     Frames arrive as uint8 and are normalised once here; windows are gathered from the
     slots, so a frame shared by 16 windows crosses to the device and is normalised once.
+    The slots are channel-first, (3, slots, S, S), so that one copy per window lands it in
+    its place of a contiguous (B, 3, T, S, S) batch, the model's layout (a frame-first pool
+    would need a second copy to reorder). The batch is one buffer reused from batch to batch:
+    fresh 10 MB-per-window allocations cost more than the copy itself on a CPU (page faults).
     """
 
     def __init__(self, device: torch.device, size: int):
         self.device, self.size = device, size
-        self.frames = torch.empty(0, 3, size, size, device=device)
+        self.frames = torch.empty(3, 0, size, size, device=device)
         self.slot: dict[int, int] = {}
         self.free: list[int] = []
-        self.mean = torch.from_numpy(IMAGENET_MEAN).to(device).view(1, 3, 1, 1)
-        self.std = torch.from_numpy(IMAGENET_STD).to(device).view(1, 3, 1, 1)
+        self.mean = torch.from_numpy(IMAGENET_MEAN).to(device).view(3, 1, 1, 1)
+        self.std = torch.from_numpy(IMAGENET_STD).to(device).view(3, 1, 1, 1)
+        self.batch = torch.empty(0, device=device)
 
     def add(self, arrived: list[tuple[int, np.ndarray]]) -> None:
         if not arrived:
@@ -312,19 +317,19 @@ class _FramePool:
         host = torch.from_numpy(np.stack([frame for _, frame in arrived]))      # (n, S, S, 3) uint8
         if self.device.type == "cuda":
             host = host.pin_memory()
-        x = host.to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
-        x = (x / 255.0 - self.mean) / self.std          # as preprocess_frame, in float32
+        x = host.to(self.device, non_blocking=True).permute(3, 0, 1, 2).float()   # (3, n, S, S)
+        x.div_(255.0).sub_(self.mean).div_(self.std)          # as preprocess_frame, in float32
         if len(self.free) < len(arrived):
             self._grow(len(arrived) - len(self.free))
         slots = [self.free.pop() for _ in arrived]
-        self.frames[torch.tensor(slots, device=self.device)] = x
+        self.frames.index_copy_(1, torch.tensor(slots, device=self.device), x)
         self.slot.update({j: s for (j, _), s in zip(arrived, slots)})
 
     def _grow(self, extra: int) -> None:
-        old = self.frames.shape[0]
+        old = self.frames.shape[1]
         new = max(old * 2, old + extra, 32)
-        grown = torch.empty(new, 3, self.size, self.size, device=self.device)
-        grown[:old] = self.frames
+        grown = torch.empty(3, new, self.size, self.size, device=self.device)
+        grown[:, :old] = self.frames
         self.frames = grown
         self.free += list(range(new - 1, old - 1, -1))
 
@@ -333,10 +338,15 @@ class _FramePool:
             self.free.append(self.slot.pop(j))
 
     def gather(self, windows: list[list[int]]) -> torch.Tensor:
-        """(B, 3, T, S, S) clips of the windows' frames, oldest first."""
-        index = torch.tensor([self.slot[k] for w in windows for k in w], device=self.device)
-        clips = torch.index_select(self.frames, 0, index).view(len(windows), -1, 3, self.size, self.size)
-        return clips.permute(0, 2, 1, 3, 4)
+        """(B, 3, T, S, S) contiguous clips of the windows' frames, oldest first. The tensor is
+        overwritten by the next gather: a predictor must not keep it after returning."""
+        shape = (len(windows), 3, len(windows[0]), self.size, self.size)
+        if self.batch.shape != shape:
+            self.batch = torch.empty(shape, device=self.device)
+        index = torch.tensor([[self.slot[k] for k in w] for w in windows], device=self.device)
+        for b in range(len(windows)):
+            torch.index_select(self.frames, 1, index[b], out=self.batch[b])
+        return self.batch
 
 
 def postprocess_batch(saliency: torch.Tensor, size: tuple[int, int], blur: bool = True) -> np.ndarray:
