@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from .devices import (DeviceOutOfMemory, default_batch_size, release_cached_memory, resolve_device,
                       resolve_precision, set_fast_math)
 from .plan import target_batches
-from .preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD, postprocess_map, to_uint8
+from .preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD
 from .store import PredictionStore
 from .video import VideoSource, file_fingerprint
 
@@ -192,6 +192,7 @@ class _Pipeline:
         self.batch_size = settings.batch_for(self.device)
         self.size = (source.info.width, source.info.height)
         self.needs_frames = getattr(predictor, "needs_frames", True)
+        self._post_work: dict = {}        # post-processing buffers, reused
 
     def batches(self, targets: np.ndarray):
         """Yield ([frames], (B, H, W) uint8 maps) for sorted, close-together `targets`."""
@@ -253,7 +254,7 @@ class _Pipeline:
             else:
                 saliency = torch.from_numpy(np.asarray(self.predictor.predict(clips), dtype=np.float32))
             with self._copy_threads():
-                return postprocess_batch(saliency, self.size, self.settings.blur)
+                return postprocess_batch(saliency, self.size, self.settings.blur, self._post_work)
         except torch.OutOfMemoryError as exc:
             release_cached_memory(self.device)
             raise DeviceOutOfMemory(self.device, clips.shape[0], str(exc).splitlines()[0]) from None
@@ -369,15 +370,41 @@ class _FramePool:
         return self.batch
 
 
-def postprocess_batch(saliency: torch.Tensor, size: tuple[int, int], blur: bool = True) -> np.ndarray:
+def postprocess_batch(saliency: torch.Tensor, size: tuple[int, int], blur: bool = True,
+                      work: dict | None = None) -> np.ndarray:
     """(B, h, w) maps -> (B, H, W) uint8 at the frame's size: resize, blur, min-max to 0..255.
 
-    On the CPU OpenCV does it (`postprocess_map`, `to_uint8`: fastest there); on a GPU the
-    same operations run as tensors there (`postprocess_tensor`) and only 8-bit maps return.
+    On the CPU OpenCV does it (`postprocess_map`, `to_uint8`: fastest there), into float
+    buffers kept in `work` from batch to batch (a fresh 8 MB array per map at 1080p costs
+    more in page faults than the blur); on a GPU the same operations run as tensors there
+    (`postprocess_tensor`) and only 8-bit maps return.
     """
-    if saliency.device.type == "cpu":
-        return np.stack([to_uint8(postprocess_map(m, size, blur)) for m in saliency.float().numpy()])
-    return postprocess_tensor(saliency, size, blur).cpu().numpy()
+    if saliency.device.type != "cpu":
+        return postprocess_tensor(saliency, size, blur).cpu().numpy()
+    w, h = size
+    work = {} if work is None else work
+    if work.get("size") != (w, h):
+        work.update(size=(w, h), resized=np.empty((h, w), np.float32), blurred=np.empty((h, w), np.float32))
+    out = np.empty((saliency.shape[0], h, w), np.uint8)
+    for m, row in zip(saliency.float().numpy(), out):
+        x = cv2.resize(np.ascontiguousarray(m), (w, h), dst=work["resized"], interpolation=cv2.INTER_LINEAR)
+        if blur:
+            x = cv2.GaussianBlur(x, (BLUR_KERNEL, BLUR_KERNEL), 0, dst=work["blurred"])
+        _to_uint8_into(x, row)
+    return out
+
+
+def _to_uint8_into(saliency: np.ndarray, out: np.ndarray) -> None:
+    """`to_uint8` (the same float32 operations, so the same bytes), in place: one pass for the
+    range, no temporary arrays. `saliency` is overwritten."""
+    lo, hi, _, _ = cv2.minMaxLoc(saliency)
+    if hi <= lo:
+        out[...] = 0
+        return
+    saliency -= lo
+    saliency *= 255.0 / (hi - lo)
+    np.rint(saliency, out=saliency)
+    np.copyto(out, saliency, casting="unsafe")
 
 
 def postprocess_tensor(saliency: torch.Tensor, size: tuple[int, int], blur: bool = True) -> torch.Tensor:

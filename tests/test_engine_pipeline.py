@@ -216,3 +216,48 @@ def test_center_bias_needs_no_frames(tmp_path, real_clip):
         assert predict_video(source, predictor, store)
         m = store.read(3)
     assert m.shape == (256, 320) and m[128, 160] == 255 and m[0, 0] < 30
+
+
+def test_cpu_post_processing_gives_the_bytes_of_opencv_step_by_step():
+    """The CPU path reuses its float buffers and scales in place: the same bytes as
+    `to_uint8(postprocess_map(...))`, map after map, for any size and a flat map."""
+    rng = np.random.default_rng(2)
+    maps = np.stack([cv2.GaussianBlur(rng.random((224, 224)).astype(np.float32), (0, 0), s) for s in (3, 6, 9)])
+    maps[1] = 0.25
+    work = {}
+    for size, blur in [((640, 360), True), ((320, 256), False), ((640, 360), True)]:
+        expected = np.stack([to_uint8(postprocess_map(m, size, blur)) for m in maps])
+        got = engine.postprocess_batch(torch.from_numpy(maps), size, blur, work)
+        assert got.dtype == np.uint8 and np.array_equal(got, expected)
+    assert work["size"] == (640, 360) and not got[1].any() and got[0].max() == 255
+
+
+def test_frame_pool_windows_are_contiguous_and_equal_the_preprocessed_frames():
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(60)]
+    pool = engine._FramePool(torch.device("cpu"), 32)
+    pool.add(list(enumerate(frames[:20])))
+    pool.drop_before(10)
+    pool.add([(j, frames[j]) for j in range(20, 60)])        # reuses the freed slots, then grows
+    windows = [window_indices(i, 60, 16) for i in (25, 26, 59)]
+    assert pool.frames.shape[1] == 64
+    clips = pool.gather(windows)
+    assert clips.shape == (3, 3, 16, 32, 32) and clips.is_contiguous()
+    for clip, w in zip(clips, windows):
+        assert torch.equal(clip, clip_tensor([preprocess_frame(frames[k], 32) for k in w]))
+
+
+def test_the_pipeline_copies_on_one_thread_and_gives_the_model_its_threads(tmp_path, real_clip):
+    seen = []
+
+    class ThreadsPredictor(FastPredictor):
+        def predict(self, clips):
+            seen.append(torch.get_num_threads())
+            return super().predict(clips)
+
+    before = torch.get_num_threads()
+    with open_video(real_clip) as source:
+        settings = EngineSettings(batch_size=4)
+        store = open_store(tmp_path, source, ThreadsPredictor(), settings)
+        assert predict_video(source, ThreadsPredictor(), store, settings)
+    assert set(seen) == {before} and torch.get_num_threads() == before
