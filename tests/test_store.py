@@ -130,3 +130,22 @@ def test_an_unusable_cache_folder_is_a_clear_error(tmp_path, capsys):
                      "--cache", str(not_a_folder), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(not_a_folder) in err[0] and "prediction cache" in err[0]
+
+
+def test_written_maps_read_back_at_once_and_after_reopening(tmp_path):
+    """Maps go to the file by write() (not through the memory map) where the system allows:
+    the memory map must see them at once, and a commit must make them durable."""
+    rng = np.random.default_rng(0)
+    maps = rng.integers(0, 256, (3, 24, 40), dtype=np.uint8)
+    store = PredictionStore(tmp_path / "s", 3, 24, 40)
+    store.write(2, maps[2])
+    store.write(0, maps[0].astype(np.int64))            # cast as the memory map would
+    store.mark_ready([0, 2])
+    assert np.array_equal(store.read(2), maps[2]) and np.array_equal(store.read(0), maps[0])
+    store.commit([0, 2])
+    store.write(1, maps[1])
+    store.commit([1])
+    again = PredictionStore(tmp_path / "s", 3, 24, 40)
+    assert again.complete and all(np.array_equal(again.read(i), maps[i]) for i in range(3))
+    with pytest.raises(ValueError):
+        store.write(1, np.zeros((5, 5), np.uint8))     # a map of the wrong size is refused
