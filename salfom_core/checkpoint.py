@@ -8,7 +8,6 @@ Three kinds of source are recognised:
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
 import pickle
@@ -20,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from .atomic import atomic_write
+from .fingerprint import file_sha256
 from .models import create_model, list_models
 from .models.convert import (convert_official_salfom, convert_umt_encoder, is_official_salfom,
                              is_umt_encoder, strip_prefixes)
@@ -376,14 +376,6 @@ def describe_checkpoint(path: str | os.PathLike, sha256: str | None = None) -> C
         preset=preset, parameters=sum(v.numel() for v in match.converted.values()),
         fills=[p for p in MODEL_PARTS if p in parts and p not in match.untrained],
         untrained=match.untrained, ignored=len(match.ignored), training=_jsonable(training))
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _jsonable(value):

@@ -12,7 +12,8 @@ import numpy as np
 from . import metrics
 from .errors import ConfigError
 from .gaze import AnnotationFolder, GazeData, find_annotations
-from .video import list_images, numbered_files, read_grey
+from .files import list_images, natural_key, numbered_files
+from .video import read_grey
 
 
 class GroundTruth:
@@ -450,7 +451,7 @@ def gaze_beside(video: Path) -> Path | None:
 def gaze_truths(folder: Path) -> list[GazeTruth]:
     """Every video file of `folder` that has its gaze beside it; ground truth from the gaze."""
     from .gaze import load_gaze
-    from .video import natural_key, open_video
+    from .video import open_video
 
     truths = []
     for video in sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES), key=natural_key):

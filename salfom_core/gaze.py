@@ -27,7 +27,8 @@ import numpy as np
 from .atomic import atomic_write_text
 from .errors import ConfigError
 from .metrics import fixation_map
-from .video import natural_key, numbered_files, read_grey
+from .files import natural_key, numbered_files
+from .video import read_grey
 
 
 class GazeError(ValueError):

@@ -35,7 +35,8 @@ from .datasets import SPLITS
 from .errors import SalfomError
 from .gaze import GazeData, ScreenGeometry, load_gaze, write_csv
 from .outputs import video_name
-from .video import file_fingerprint, open_video
+from .fingerprint import file_fingerprint
+from .video import open_video
 
 IMAGE_FORMATS = ("png", "jpg")
 MANIFEST = "make_dataset.json"
