@@ -12,6 +12,7 @@ import numpy as np
 from . import metrics
 from .errors import ConfigError
 from .gaze import AnnotationFolder, GazeData, find_annotations
+from .ground_truth import DHF1K_SIGMA, density_map
 from .files import list_images, natural_key, numbered_files
 from .video import read_grey
 
@@ -53,7 +54,7 @@ class GazeTruth(GroundTruth):
 
     name: str
     gaze: GazeData
-    sigma: float = metrics.DHF1K_SIGMA
+    sigma: float = DHF1K_SIGMA
     grid: bool = False
     video_path: str = ""          # the video the gaze belongs to, when known (the app opens it)
 
@@ -66,7 +67,7 @@ class GazeTruth(GroundTruth):
 
     def gt_map(self, index):
         fix = self.fixations(index)
-        return metrics.density_map(fix, self.sigma) if fix.any() else None
+        return density_map(fix, self.sigma) if fix.any() else None
 
 
 class MapFolder:

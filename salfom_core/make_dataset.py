@@ -8,7 +8,7 @@
                           make_dataset.json      sources, settings, whether the video is complete
 
 Fixation maps are the converted fixations (`GazeData.fixation_map`, DHF1K's record_mapping
-rule); continuous maps are `metrics.density_map` of them (make_gauss_masks: a Gaussian of
+rule); continuous maps are `ground_truth.density_map` of them (make_gauss_masks: a Gaussian of
 FWHM 30 px at every fixated pixel, divided by the maximum), stored as 8-bit PNG. A frame
 without fixations gets its image only: no map, so training and evaluation treat it as not
 annotated (and `evaluate` reports it as "no fixation").
@@ -29,7 +29,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from . import metrics
+from .ground_truth import density_map
 from .atomic import atomic_write_bytes, atomic_write_text
 from .datasets import SPLITS
 from .errors import SalfomError
@@ -148,7 +148,7 @@ def write_frame(folder: Path, k: int, frame: np.ndarray, gaze: GazeData, setting
     stem = f"{k + 1:04d}"
     fixations = gaze.fixation_map(k, grid=settings.grid)
     if fixations.any():
-        gt = np.round(metrics.density_map(fixations) * 255).astype(np.uint8)
+        gt = np.round(density_map(fixations) * 255).astype(np.uint8)
         _write_image(folder / "maps" / f"{stem}.png", gt)
         _write_image(folder / "fixation" / f"{stem}.png", fixations * 255)
         _write_mat(folder / "fixation" / "maps" / f"{stem}.mat", fixations)

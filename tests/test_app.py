@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from qt_helpers import drag_slider
 from salfom_app.window import DEMO_VIDEO, MainWindow
-from salfom_core.metrics import density_map
+from salfom_core.ground_truth import density_map
 from salfom_core.synthetic import object_track, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
