@@ -23,6 +23,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import ConfigError
+from .options import parse_size
 
 BASELINE = "center-bias"
 
@@ -153,14 +154,6 @@ def cmd_gaze_convert(args) -> int:
     print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
           f"{f' ({note})' if note else ''}", file=sys.stderr)
     return 0
-
-
-def parse_size(text: str, option: str) -> tuple[int, int]:
-    """`WxH` with positive whole numbers, else a ConfigError naming the option."""
-    parts = text.lower().split("x")
-    if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        return int(parts[0]), int(parts[1])
-    raise ConfigError(f"{option} {text!r}: expected WIDTHxHEIGHT in pixels, both above 0 (e.g. 1440x900)")
 
 
 def cmd_info(args) -> int:

@@ -34,6 +34,7 @@ from .atomic import atomic_write_bytes, atomic_write_text
 from .datasets import SPLITS
 from .errors import SalfomError
 from .gaze import GazeData, ScreenGeometry, load_gaze, write_csv
+from .options import parse_size
 from .outputs import video_name
 from .fingerprint import file_fingerprint
 from .video import open_video
@@ -209,8 +210,6 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from tqdm import tqdm
-
-    from .cli import parse_size
 
     screen = parse_size(args.screen, "--screen")
     settings = DatasetSettings(args.split, args.image_format, args.grid, screen)
