@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from qt_helpers import drag_slider
+from qt_helpers import drag_slider, make_window
 from salfom_app.window import DEMO_VIDEO, MainWindow
 from salfom_core.ground_truth import density_map
 from salfom_core.synthetic import object_track, write_dataset
@@ -21,10 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture()
 def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = MainWindow(cache_dir=str(tmp_path / "cache"), settings=settings)
-    qtbot.addWidget(w)
-    w.show()
+    w = make_window(qtbot, tmp_path)
     yield w
     w.close()
 
