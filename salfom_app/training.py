@@ -169,6 +169,7 @@ class TrainingRun(QWidget):
         self.setWindowTitle(f"Training: {cfg.output}")
         self.cfg = cfg
         self.gaze_pairs = gaze_pairs          # build the data from these first (None: cfg.data_root exists)
+        self.data_stopped = False             # stopped while building that data
         self.out = Path(cfg.output)
         self.config_path = self.out / "run.toml"
         self.log_path = self.out / "log.jsonl"
@@ -223,6 +224,7 @@ class TrainingRun(QWidget):
         else:
             args = ["-m", "salfom_core.train", "--config", str(self.config_path)]
         args += ["--resume"] if resume else []
+        self.data_stopped = False
         self.process.start(sys.executable, args)
         self.timer.start()
         self.status.setText("running" + (" (resumed)" if resume else ""))
@@ -272,6 +274,7 @@ class TrainingRun(QWidget):
             self.console.appendPlainText(f"training data: {e['videos']} video(s), {e['frames']} frames "
                                          f"({e['annotated']} with fixations) in {e['root']}")
         elif kind == "dataset_stopped":
+            self.data_stopped = True
             self.console.appendPlainText("stopped while building the training data; Resume continues it")
         elif kind == "step":
             self.data_bar.setVisible(False)
@@ -293,7 +296,9 @@ class TrainingRun(QWidget):
     def _finished(self, code: int, _status) -> None:
         self.poll_log()
         self.timer.stop()
-        if code == 0:
+        if code == 0 and self.data_stopped:
+            self.status.setText("stopped while building the training data; Resume continues it")
+        elif code == 0:
             self.status.setText("finished" if (self.out / "best.pt").exists() else "finished (no checkpoint)")
         else:
             self.status.setText(f"the training process ended with code {code}; see the output below. "

@@ -113,3 +113,19 @@ def test_new_run_offers_the_open_datasets_gaze(qtbot, window, tmp_path):
     dialog._accept()
     assert dialog.result() != QDialog.Accepted and "nowhere" in dialog.error.text()
     window.dataset_panel.cancel(wait=True)
+
+
+def test_run_stopped_while_building_data_says_so_and_can_resume(qtbot, tmp_path):
+    from salfom_app.training import TrainingRun
+    from salfom_core.train import TrainConfig
+
+    cfg = TrainConfig(data_root=str(tmp_path / "run" / "data"), output=str(tmp_path / "run"), preset="salfom_tiny")
+    run = TrainingRun(cfg, gaze_pairs=[("v.mp4", "g.csv")])
+    qtbot.addWidget(run)
+    run.out.mkdir()
+    run.config_path.write_text("")
+    run._event({"event": "dataset", "video": "v", "index": 0, "videos": 1, "done": 3, "total": 10})
+    assert run.data_bar.value() == 3 and run.data_bar.maximum() == 10 and "video 1 of 1" in run.status.text()
+    run._event({"event": "dataset_stopped"})
+    run._finished(0, None)
+    assert "Resume continues" in run.status.text() and run.resume_button.isEnabled()   # no last.pt needed
