@@ -11,9 +11,9 @@ import numpy as np
 
 from . import metrics
 from .errors import ConfigError
+from .files import list_images, natural_key, numbered_files
 from .gaze import AnnotationFolder, GazeData, find_annotations
 from .ground_truth import DHF1K_SIGMA, density_map
-from .files import list_images, natural_key, numbered_files
 from .video import read_grey
 
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from .atomic import atomic_write_text
 from .errors import ConfigError
-from .ground_truth import fixation_map
 from .files import natural_key, numbered_files
+from .ground_truth import fixation_map
 from .video import read_grey
 
 

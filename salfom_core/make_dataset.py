@@ -29,14 +29,14 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .ground_truth import density_map
 from .atomic import atomic_write_bytes, atomic_write_text
 from .datasets import SPLITS
 from .errors import SalfomError
+from .fingerprint import file_fingerprint
 from .gaze import GazeData, ScreenGeometry, load_gaze, write_csv
+from .ground_truth import density_map
 from .options import parse_size
 from .outputs import video_name
-from .fingerprint import file_fingerprint
 from .video import open_video
 
 IMAGE_FORMATS = ("png", "jpg")
