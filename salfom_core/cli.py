@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def cmd_predict(args) -> int:
     # every setting is checked before any work
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     colormap_lut(args.colormap)
+    check_frame_rate(args.fps, "--fps")
     videos, names, notes = output_names(args.videos)
     # under torchrun: this process's share of the videos (named from all of them, as one process
     # would); its device is cuda:LOCAL_RANK (`auto`/`cuda`, devices.resolve_device) or the CPU
@@ -110,11 +112,14 @@ def cmd_gaze_convert(args) -> int:
     from .video import open_video
 
     screen = ScreenGeometry(*parse_size(args.screen, "--screen"))
+    check_frame_rate(args.fps, "--fps")
+    if args.frames is not None and args.frames < 1:
+        raise ConfigError(f"--frames {args.frames}: the video's frame count must be at least 1")
     if args.video:
         with open_video(args.video) as source:
             size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
             _warn_integrity(source)
-    elif args.size and args.frames:
+    elif args.size and args.frames is not None:
         size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps
     else:
         raise ConfigError("give --video, or --size WxH and --frames N")
@@ -132,6 +137,13 @@ def parse_size(text: str, option: str) -> tuple[int, int]:
     if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
         return int(parts[0]), int(parts[1])
     raise ConfigError(f"{option} {text!r}: expected WIDTHxHEIGHT in pixels, both above 0 (e.g. 1440x900)")
+
+
+def check_frame_rate(fps: float, option: str) -> float:
+    """A frame rate above 0 (not NaN or infinite), else a ConfigError naming the option."""
+    if not (math.isfinite(fps) and fps > 0):
+        raise ConfigError(f"{option} {fps:g}: the frame rate must be a number above 0 (e.g. 30)")
+    return fps
 
 
 def cmd_info(args) -> int:
