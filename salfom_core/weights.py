@@ -148,6 +148,7 @@ def resolve_checkpoint(checkpoint: str | None) -> str:
         return checkpoint
     installed_default = default_checkpoint()
     if installed_default is None:
+        _read_index()      # a damaged list of installed weights is named, not taken for "none installed"
         raise WeightsError("no checkpoint given (-c) and none installed: download the SalFoM DHF1K weights "
                            f"({SOURCE_REPOSITORY}, \"Model weights\") and run `salfom weights install FILE`, "
                            "or use -c center-bias")
