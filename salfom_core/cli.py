@@ -244,6 +244,10 @@ def main(argv=None) -> int:
     except torch.OutOfMemoryError:
         print(f"salfom {args.command}: error: out of memory; try a smaller --batch-size", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:       # Ctrl-C: a cancel, not a crash
+        resumes = "; the same command resumes from the maps already in the cache" if args.command == "predict" else ""
+        print(f"salfom {args.command}: interrupted{resumes}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -177,3 +177,17 @@ def test_gaze_convert_several_smi_files_equals_their_folder(tmp_path):
     assert cli.main(["gaze-convert", *map(str, files), "--video", str(video), "-o", str(by_files)]) == 0
     assert cli.main(["gaze-convert", str(tmp_path / "three"), "--video", str(video), "-o", str(by_folder)]) == 0
     assert by_files.read_text() == by_folder.read_text() and len(by_files.read_text().splitlines()) > 100
+
+
+def test_ctrl_c_is_one_line_saying_the_cache_resumes(tmp_path, capsys, monkeypatch):
+    # Ctrl-C printed a KeyboardInterrupt traceback from inside the model
+    from salfom_core import engine
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "predict_video", interrupted)
+    video = make_video(tmp_path / "clip.mp4", n_frames=3)
+    assert predict(video, "-o", tmp_path / "out", cache=tmp_path / "cache") == 130
+    line = error_line(capsys)
+    assert line.startswith("salfom predict: interrupted") and "resume" in line
