@@ -113,6 +113,20 @@ def test_an_interrupted_install_leaves_nothing_behind(tmp_path, data_dir, donor)
     assert weights.default_checkpoint().name == "old.pt"
 
 
+def test_a_killed_install_leaves_no_temporary_file_after_the_next_one(tmp_path, data_dir, donor):
+    # a killed process (SIGKILL, power loss) cannot clean up: its temporary copy, as large as
+    # the checkpoint (1.6 GB official), stayed in the data folder for ever
+    weights.install(studio_file(tmp_path / "old.pt", donor))
+    folder = data_dir / "weights" / "studio"
+    killed, running = folder / ".big.pt.k1ll3d.tmp", folder / ".other.pt.w0rk1n.tmp"
+    killed.write_bytes(b"\0" * 1000)
+    running.write_bytes(b"\0" * 1000)          # another process's install, being written now
+    hour_ago = os.path.getmtime(killed) - 3600
+    os.utime(killed, (hour_ago, hour_ago))
+    weights.install(studio_file(tmp_path / "new.pt", create_model("salfom_tiny")))
+    assert not killed.exists() and running.exists()
+
+
 def test_a_file_that_changes_while_installing_is_refused(tmp_path, data_dir, donor, monkeypatch):
     path = studio_file(tmp_path / "moving.pt", donor)
     checked = weights.check
