@@ -7,13 +7,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSlider,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGraphicsItem, QGroupBox,
+                               QHBoxLayout,
+                               QHeaderView, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QSlider,
+                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from salfom_core.overlay import COLORMAPS
 
-from .state import METRIC_LABELS, Layer, ViewerState
+from .interpolated import exact_note, strip_colours
+from .state import MARKER_STYLES, METRIC_LABELS, Layer, ViewerState
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 LAYER_PENS = [(255, 170, 0), (80, 200, 255), (255, 90, 160), (140, 230, 100), (200, 160, 255)]
@@ -27,22 +29,26 @@ def _eta(seconds: float) -> str:
 
 
 class ComputedStrip(QWidget):
-    """A thin bar under the timeline: which frames of the active layer are computed."""
+    """A thin bar under the timeline: which frames of the active layer are computed (green),
+    and which show a blend of computed ones (lighter)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setFixedHeight(6)
         self.done: np.ndarray | None = None
+        self.interpolate = True
 
-    def set_done(self, done: np.ndarray | None) -> None:
+    def set_done(self, done: np.ndarray | None, interpolate: bool | None = None) -> None:
         self.done = None if done is None else done.copy()
+        if interpolate is not None:
+            self.interpolate = interpolate
         self.update()
 
     def paintEvent(self, _event):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(60, 60, 60))
         if self.done is not None and len(self.done):
-            row = np.where(self.done, 0xFF33AA55, 0xFF3C3C3C).astype(np.uint32)[None, :]
+            row = strip_colours(self.done, self.interpolate)[None, :]
             image = QImage(row.tobytes(), len(self.done), 1, QImage.Format_ARGB32)
             painter.drawImage(self.rect(), image)
         painter.end()
@@ -68,8 +74,12 @@ class Timeline(QWidget):
         for s in SPEEDS:
             self.speed.addItem(f"{s:g}x", s)
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
-        self.speed.currentIndexChanged.connect(lambda i: setattr(state, "speed", SPEEDS[i]))
+        self.speed.currentIndexChanged.connect(lambda i: state.set_speed(SPEEDS[i]))
         self.strip = ComputedStrip()
+        self.warning = QLabel()             # a damaged video: only part of it decodes
+        self.warning.setStyleSheet("color: #ffb020;")
+        self.warning.setWordWrap(True)
+        self.warning.setVisible(False)
         row = QHBoxLayout()
         row.addWidget(self.play)
         column = QVBoxLayout()
@@ -82,9 +92,39 @@ class Timeline(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addLayout(row)
+        layout.addWidget(self.warning)
+        self._observed: Layer | None = None
         state.video_changed.connect(self._video_changed)
         state.frame_changed.connect(self._frame_changed)
         state.playing_changed.connect(lambda p: self.play.setText("Pause" if p else "Play"))
+        state.speed_changed.connect(self._speed_changed)
+        state.layers_changed.connect(self._observe_active)
+        state.view_changed.connect(lambda what: self._observe_active() if {"active", "interpolate"} & set(what)
+                                   else None)
+
+    def set_warning(self, text: str | None) -> None:
+        self.warning.setText(f"\u26a0 {text}" if text else "")
+        self.warning.setToolTip(text or "")
+        self.warning.setVisible(bool(text))
+
+    def _speed_changed(self, speed: float) -> None:
+        if speed in SPEEDS and self.speed.currentIndex() != SPEEDS.index(speed):
+            self.speed.blockSignals(True)
+            self.speed.setCurrentIndex(SPEEDS.index(speed))
+            self.speed.blockSignals(False)
+
+    def _observe_active(self) -> None:
+        """The computed-frames strip follows the active layer."""
+        if self._observed is not None:
+            self._observed.changed.disconnect(self._active_progress)
+        self._observed = self.state.active
+        if self._observed is not None:
+            self._observed.changed.connect(self._active_progress)
+        self.strip.set_done(self._observed.done if self._observed is not None else None, self.state.interpolate)
+
+    def _active_progress(self, layer: Layer, what) -> None:
+        if "progress" in what or "read" in what:
+            self.strip.set_done(layer.done)
 
     def _video_changed(self):
         self.slider.blockSignals(True)
@@ -121,6 +161,9 @@ class LayerPanel(QWidget):
         self.list.currentRowChanged.connect(self._row_changed)
         self.compare = QComboBox()
         self.compare.currentIndexChanged.connect(self._compare_changed)
+        self.split = QCheckBox("Side by side")
+        self.split.setToolTip("Show the selected layer and the compared one next to each other (View menu too)")
+        self.split.toggled.connect(lambda on: state.set_view_mode("split" if on else "single"))
         self.colormap = QComboBox()
         self.colormap.addItems(list(COLORMAPS))
         self.colormap.currentTextChanged.connect(lambda v: self._edit(colormap=v))
@@ -134,6 +177,19 @@ class LayerPanel(QWidget):
         self.fixations = QCheckBox("Fixations")
         self.fixations.setChecked(True)
         self.fixations.toggled.connect(lambda v: state.set_view(show_fixations=v))
+        self.marker_style = QComboBox()
+        self.marker_style.addItems(list(MARKER_STYLES))
+        self.marker_style.currentTextChanged.connect(lambda v: state.set_view(marker_style=v))
+        self.marker_size = QSpinBox()
+        self.marker_size.setRange(4, 60)
+        self.marker_size.setSuffix(" px")
+        self.marker_size.valueChanged.connect(lambda v: state.set_view(marker_size=v))
+        self.marker_opacity = QSlider(Qt.Horizontal)
+        self.marker_opacity.setRange(10, 100)
+        self.marker_opacity.valueChanged.connect(lambda v: state.set_view(marker_opacity=v / 100))
+        self.observers = QListWidget()          # the legend of observers: untick to hide one
+        self.observers.setMaximumHeight(110)
+        self.observers.itemChanged.connect(self._observer_toggled)
         self.ground_truth = QCheckBox("Ground-truth map")
         self.ground_truth.toggled.connect(lambda v: state.set_view(show_ground_truth=v))
         self.progress = QProgressBar()
@@ -146,6 +202,7 @@ class LayerPanel(QWidget):
         form.addRow("Opacity", self.opacity)
         form.addRow("Hide below", self.threshold)
         form.addRow("Compare with", self.compare)
+        form.addRow("", self.split)
         job = QHBoxLayout()
         job.addWidget(self.progress, 1)
         job.addWidget(self.cancel)
@@ -156,11 +213,20 @@ class LayerPanel(QWidget):
         layout.addWidget(settings)
         layout.addLayout(job)
         layout.addWidget(self.eta)
-        layout.addWidget(self.fixations)
+        markers = QGroupBox("Fixations")
+        marker_form = QFormLayout(markers)
+        marker_form.addRow(self.fixations)
+        marker_form.addRow("Marker", self.marker_style)
+        marker_form.addRow("Size", self.marker_size)
+        marker_form.addRow("Opacity", self.marker_opacity)
+        marker_form.addRow(self.observers)
+        layout.addWidget(markers)
         layout.addWidget(self.ground_truth)
+        self._show_markers()
         self._observed: list[Layer] = []
         state.layers_changed.connect(self.refresh)
         state.truth_changed.connect(self._truth_changed)
+        state.view_changed.connect(self._view_changed)
         self.refresh()
         self._truth_changed()
 
@@ -235,21 +301,66 @@ class LayerPanel(QWidget):
 
     def _row_changed(self, row: int) -> None:
         if 0 <= row < len(self.state.layers):
-            self.state.active = self.state.layers[row]
-            self.state.view_changed.emit(("active",))
+            self.state.set_active(self.state.layers[row])
         self._show_settings()
+
+    def _show_markers(self) -> None:
+        s = self.state
+        widgets = (self.marker_style, self.marker_size, self.marker_opacity, self.fixations)
+        for w in widgets:
+            w.blockSignals(True)
+        self.marker_style.setCurrentText(s.marker_style)
+        self.marker_size.setValue(s.marker_size)
+        self.marker_opacity.setValue(int(round(s.marker_opacity * 100)))
+        self.fixations.setChecked(s.show_fixations)
+        for w in widgets:
+            w.blockSignals(False)
 
     def _compare_changed(self, index: int) -> None:
         if 0 <= index < len(self.state.layers):
-            self.state.compare = self.state.layers[index]
-            self.state.view_changed.emit(("compare",))
+            self.state.set_compare(self.state.layers[index])
+
+    def _view_changed(self, what) -> None:
+        if set(what) & {"active", "compare"}:
+            self.refresh()
+        if set(what) & {"marker_style", "marker_size", "marker_opacity", "show_fixations"}:
+            self._show_markers()
+        if "view_mode" in what:
+            self.split.blockSignals(True)
+            self.split.setChecked(self.state.view_mode == "split")
+            self.split.blockSignals(False)
 
     def _edit(self, **values) -> None:
         layer = self._selected()
         if layer is not None:
             layer.set(**values)
 
+    def _observer_toggled(self, item: QListWidgetItem) -> None:
+        hidden = {self.observers.row(i) for i in (self.observers.item(r) for r in range(self.observers.count()))
+                  if i.checkState() != Qt.Checked}
+        self.state.set_view(hidden_observers=frozenset(hidden))
+
+    def _fill_observers(self) -> None:
+        from PySide6.QtGui import QIcon, QPixmap
+
+        from salfom_core.overlay import observer_colour
+
+        gaze = self.state.gaze
+        names = list(gaze.observers) if gaze is not None else []
+        self.observers.blockSignals(True)
+        self.observers.clear()
+        for k, name in enumerate(names):
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(*observer_colour(k)))
+            item = QListWidgetItem(QIcon(swatch), name)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Unchecked if k in self.state.hidden_observers else Qt.Checked)
+            self.observers.addItem(item)
+        self.observers.blockSignals(False)
+        self.observers.setVisible(bool(names))
+
     def _truth_changed(self) -> None:
+        self._fill_observers()
         has = self.state.truth is not None
         self.ground_truth.setEnabled(has)
         self.fixations.setEnabled(self.state.gaze is not None)
@@ -275,7 +386,13 @@ class MetricCurves(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "frame")
         self.plot.getAxis("left").enableAutoSIPrefix(False)     # CC 0.2, not "200 x0.001"
-        self.plot.addLegend(offset=(10, 5))
+        # the grid is drawn by the axes across the whole plot, so each cursor move repainted them
+        # (10 ms a frame): cached as pixmaps they repaint only when the range changes
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        # the legend is a row above the plot, never drawn over the curves
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.RichText)
         self.cursor = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen((255, 255, 255), width=1))
         self.cursor.sigDragged.connect(lambda line: state.set_frame(int(round(line.value())) - 1))
         self.plot.addItem(self.cursor)
@@ -283,7 +400,10 @@ class MetricCurves(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.setMaximumHeight(110)
+        # six metric columns share the width: all visible without a horizontal scrollbar
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.horizontalHeader().setMinimumSectionSize(40)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         top = QHBoxLayout()
         top.addWidget(QLabel("Metric"))
         top.addWidget(self.metric)
@@ -293,16 +413,25 @@ class MetricCurves(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.table)
         state.frame_changed.connect(lambda f: self.cursor.setValue(f + 1))
         state.layers_changed.connect(self.redraw)
         state.truth_changed.connect(self.redraw)
+        state.view_changed.connect(lambda what: self._show_metric() if "curve_metric" in what else None)
+        self.redraw()
+
+    def _show_metric(self) -> None:
+        index = self.metric.findData(self.state.curve_metric)
+        if index != self.metric.currentIndex():
+            self.metric.blockSignals(True)
+            self.metric.setCurrentIndex(index)
+            self.metric.blockSignals(False)
         self.redraw()
 
     def _metric_changed(self, _index) -> None:
-        self.state.curve_metric = self.metric.currentData()
-        self.redraw()
+        self.state.set_curve_metric(self.metric.currentData())
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.LeftButton:
@@ -330,10 +459,13 @@ class MetricCurves(QWidget):
                 values = np.full(self.state.n_frames, np.nan)
             curve = self.curves.get(layer.name)
             if curve is None:
-                curve = self.plot.plot(pen=pg.mkPen(LAYER_PENS[k % len(LAYER_PENS)], width=1.5), name=layer.name,
-                                       connect="finite")
+                curve = self.plot.plot(name=layer.name, connect="finite")
                 self.curves[layer.name] = curve
+            curve.setPen(pg.mkPen(LAYER_PENS[k % len(LAYER_PENS)], width=1.5))     # the legend's colour
             curve.setData(frames[: len(values)], values)
+        self.legend.setText("&nbsp;&nbsp;".join(
+            f'<span style="color: rgb{LAYER_PENS[k % len(LAYER_PENS)]}">&#9632;</span> {layer.name}'
+            for k, layer in enumerate(self.state.layers)))
         self.plot.setLabel("left", METRIC_LABELS[metric])
         if self.state.truth is None:
             self.hint.setText("Open gaze or ground truth (File menu) to see metrics.")
@@ -346,7 +478,12 @@ class MetricCurves(QWidget):
         self.table.setColumnCount(len(keys))
         self.table.setHorizontalHeaderLabels([METRIC_LABELS[k] for k in keys])
         self.table.setRowCount(len(self.state.layers))
-        self.table.setVerticalHeaderLabels([layer.name for layer in self.state.layers])
+        # the values use exact frames only (blends are never scored): say how many
+        self.table.setVerticalHeaderLabels([f"{layer.name} ({exact_note(layer.done)})" for layer in self.state.layers])
+        # as tall as its rows: no empty band, no vertical scrollbar for a few layers
+        rows = max(1, len(self.state.layers))
+        self.table.setFixedHeight(min(self.table.horizontalHeader().height() + rows * self.table.verticalHeader()
+                                      .defaultSectionSize() + 4, 140))
         for row, layer in enumerate(self.state.layers):
             summary = layer.summary()
             for col, key in enumerate(keys):

@@ -7,17 +7,18 @@ thread (workers hand their results to it through Qt signals first).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from salfom_core.evaluate import GroundTruth
+from salfom_core.overlay import MARKER_STYLES
 
 METRIC_LABELS = {"cc": "CC", "nss": "NSS", "sim": "SIM", "auc_judd": "AUC-Judd", "auc_shuffled": "sAUC",
                  "kld": "KLD"}
-VIEW_MODES = ("overlay", "side-by-side")
+VIEW_MODES = ("single", "split")          # one pane, or two layers side by side
 
 
 class Signal:
@@ -54,6 +55,7 @@ class Layer:
     threshold: float = 0.0
     done: np.ndarray = None                   # bool per frame
     running: bool = False
+    error: str = ""                           # why computing stopped, when it failed
     progress: tuple[int, int, float] = (0, 0, math.inf)   # done, total, eta seconds
     metrics: dict[str, np.ndarray] = field(default_factory=dict)   # name -> per-frame values (NaN unknown)
     changed: Signal = field(default_factory=Signal, repr=False)
@@ -63,6 +65,9 @@ class Layer:
             self.done = np.zeros(self.n_frames, bool)
 
     def set(self, **values) -> None:
+        unknown = set(values) - {f.name for f in fields(self)}
+        if unknown:
+            raise AttributeError(f"a layer has no {', '.join(sorted(unknown))}")
         for key, value in values.items():
             setattr(self, key, value)
         self.changed.emit(self, tuple(values))
@@ -77,32 +82,47 @@ class Layer:
 
 
 class ViewerState:
-    """The open video, its layers, gaze and ground truth, the playhead, and view settings."""
+    """The open video, its layers, gaze and ground truth, the playhead, and view settings.
+
+    Every field changes through a setter that emits; assigning a name that is not a field is
+    an error (a typo must not silently create state nobody observes).
+    """
+
+    __slots__ = ("video", "video_path", "synthetic", "frame", "playing", "speed", "layers", "active", "compare",
+                 "gaze", "truth", "truth_source", "show_fixations", "show_ground_truth", "view_mode",
+                 "curve_metric", "marker_style", "marker_size", "marker_opacity", "hidden_observers",
+                 "interpolate", "video_changed", "frame_changed", "layers_changed", "truth_changed", "view_changed",
+                 "playing_changed", "speed_changed")
 
     def __init__(self):
         self.video = None                 # salfom_core.video.VideoSource (the GUI thread's reader)
         self.video_path: Path | None = None
         self.synthetic = False            # the bundled demo: label it as such
-        self.frame = 0
+        self.frame = 0                    # the playhead; inference jobs read it to plan
         self.playing = False
         self.speed = 1.0
         self.layers: list[Layer] = []
-        self.active: Layer | None = None   # the layer shown (left in side-by-side)
-        self.compare: Layer | None = None  # the right layer in side-by-side
+        self.active: Layer | None = None   # the layer shown (left in split view)
+        self.compare: Layer | None = None  # the right layer in split view
         self.gaze = None                   # salfom_core.gaze.GazeData
         self.truth: GroundTruth | None = None
         self.truth_source = ""
         self.show_fixations = True
+        self.marker_style = "ring"        # fixation markers: ring, cross or dot
+        self.marker_size = 14             # screen pixels, whatever the zoom
+        self.marker_opacity = 0.9
+        self.hidden_observers: frozenset[int] = frozenset()   # observers whose markers are hidden
         self.show_ground_truth = False
-        self.view_mode = "overlay"
+        self.view_mode = "single"
+        self.interpolate = True            # blends between computed frames (View menu)
         self.curve_metric = "cc"
-        self.checkpoint: str | None = None
         self.video_changed = Signal()      # ()
         self.frame_changed = Signal()      # (frame)
         self.layers_changed = Signal()     # ()
         self.truth_changed = Signal()      # ()
-        self.view_changed = Signal()       # (what)
+        self.view_changed = Signal()       # (names of what changed: "active", "compare", "view_mode", ...)
         self.playing_changed = Signal()    # (playing)
+        self.speed_changed = Signal()      # (speed)
 
     # ----------------------------------------------------------------- video and frame
 
@@ -120,6 +140,7 @@ class ViewerState:
         self.video, self.video_path, self.synthetic = video, Path(path), synthetic
         self.frame, self.layers, self.active, self.compare = 0, [], None, None
         self.gaze, self.truth, self.truth_source = None, None, ""
+        self.hidden_observers = frozenset()
         self.set_playing(False)
         self.video_changed.emit()
         self.layers_changed.emit()
@@ -141,6 +162,13 @@ class ViewerState:
         if playing != self.playing:
             self.playing = playing
             self.playing_changed.emit(playing)
+
+    def set_speed(self, speed: float) -> None:
+        if not speed > 0:
+            raise ValueError(f"playback speed must be positive, not {speed!r}")
+        if speed != self.speed:
+            self.speed = float(speed)
+            self.speed_changed.emit(self.speed)
 
     def time_s(self, frame: int | None = None) -> float:
         return (self.frame if frame is None else frame) / self.fps
@@ -169,25 +197,72 @@ class ViewerState:
         return next((l for l in self.layers if l.name == name), None)
 
     def set_active(self, layer: Layer | None, compare: Layer | None = None) -> None:
-        self.active = layer
-        if compare is not None:
+        what = []
+        if layer is not self.active:
+            if compare is None and layer is self.compare:
+                compare = self.active          # swap: never compare a layer with itself
+            self.active = layer
+            what.append("active")
+        if compare is not None and compare is not self.compare:
             self.compare = compare
-        self.layers_changed.emit()
+            what.append("compare")
+        if what:
+            self.view_changed.emit(tuple(what))
+
+    def set_compare(self, layer: Layer | None) -> None:
+        """The layer beside the active one; comparing the active layer makes the other one active."""
+        if layer is not None and layer is self.active:
+            other = self.compare if self.compare not in (None, layer) else \
+                next((l for l in reversed(self.layers) if l is not layer), None)
+            if other is not None:
+                self.set_active(other, compare=layer)
+                return
+        if layer is not self.compare:
+            self.compare = layer
+            self.view_changed.emit(("compare",))
 
     # ----------------------------------------------------------------- truth and settings
 
     def set_truth(self, gaze=None, truth: GroundTruth | None = None, source: str = "") -> None:
         self.gaze, self.truth, self.truth_source = gaze, truth, source
+        self.hidden_observers = frozenset()          # indices of the previous gaze mean nothing now
         for layer in self.layers:
             layer.metrics = {}
         self.truth_changed.emit()
 
+    VIEW_SETTINGS = ("show_fixations", "show_ground_truth", "view_mode", "curve_metric", "marker_style",
+                     "marker_size", "marker_opacity", "hidden_observers", "interpolate")
+
     def set_view(self, **values) -> None:
-        for key, value in values.items():
-            if key == "view_mode" and value not in VIEW_MODES:
-                raise ValueError(f"view mode must be one of {VIEW_MODES}")
-            setattr(self, key, value)
-        self.view_changed.emit(tuple(values))
+        """Change view settings (names in VIEW_SETTINGS); emits view_changed with what changed."""
+        unknown = set(values) - set(self.VIEW_SETTINGS)
+        if unknown:
+            raise AttributeError(f"not a view setting: {', '.join(sorted(unknown))}; one of {self.VIEW_SETTINGS}")
+        if "view_mode" in values and values["view_mode"] not in VIEW_MODES:
+            raise ValueError(f"view mode must be one of {VIEW_MODES}, not {values['view_mode']!r}")
+        if "marker_style" in values and values["marker_style"] not in MARKER_STYLES:
+            raise ValueError(f"marker style must be one of {MARKER_STYLES}, not {values['marker_style']!r}")
+        if "curve_metric" in values and values["curve_metric"] not in METRIC_LABELS:
+            raise ValueError(f"curve metric must be one of {tuple(METRIC_LABELS)}, not {values['curve_metric']!r}")
+        changed = tuple(k for k, v in values.items() if getattr(self, k) != v)
+        for key in changed:
+            setattr(self, key, values[key])
+        if changed:
+            self.view_changed.emit(changed)
+
+    def set_view_mode(self, mode: str) -> None:
+        self.set_view(view_mode=mode)
+
+    def set_curve_metric(self, metric: str) -> None:
+        self.set_view(curve_metric=metric)
+
+    def shown_fixations(self, fixations):
+        """(x, y, observer) of a frame without the hidden observers' samples."""
+        if fixations is None or not self.hidden_observers:
+            return fixations
+        xs, ys, obs = (np.asarray(a) for a in fixations)
+        keep = ~np.isin(obs, list(self.hidden_observers))
+        return xs[keep], ys[keep], obs[keep]
 
     def ground_truth_frame(self, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(fixation map, continuous map) of a frame, or Nones."""

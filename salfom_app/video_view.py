@@ -7,20 +7,19 @@ the table.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from salfom_core.overlay import colormap_lut
+from salfom_core.overlay import colormap_lut, observer_colour, one_per_observer
 
+from .interpolated import LABEL, DisplayReader, is_blend, stale
 from .state import Layer, ViewerState
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
-
-OBSERVER_COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-                    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-                    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
-                    (170, 255, 195), (128, 128, 0)]
 
 
 def heat_lut(colormap: str, threshold: float = 0.0) -> np.ndarray:
@@ -45,30 +44,51 @@ class Pane:
         self.frame = pg.ImageItem()
         self.gt = pg.ImageItem()
         self.heat = pg.ImageItem()
-        self.dots = pg.ScatterPlotItem(size=9, pxMode=True)
-        for z, item in enumerate((self.frame, self.gt, self.heat, self.dots)):
+        # fixation markers: a thin dark outline under the observer's colour, so a marker reads on
+        # any heatmap colour; rings and crosses leave the map under their centre visible
+        self.outline = pg.ScatterPlotItem(pxMode=True)
+        self.dots = pg.ScatterPlotItem(pxMode=True)
+        for z, item in enumerate((self.frame, self.gt, self.heat, self.outline, self.dots)):
             item.setZValue(z)
             plot.addItem(item)
         self.gt.setLookupTable(heat_lut("viridis"))
         self.label = pg.TextItem(anchor=(0, 0), color=(255, 255, 255), fill=(0, 0, 0, 140))
         self.label.setZValue(10)
         plot.addItem(self.label)
-        self.layer_name: str | None = None
+        self.layer: Layer | None = None
         self._size = None
+        # the frame fills the pane (as large as its aspect ratio allows) until the user zooms or
+        # pans; a pane resized by the layout (split view, window size) fits again
+        self.fitted = True
+        plot.vb.sigRangeChangedManually.connect(self._user_moved)
+        plot.vb.sigResized.connect(lambda _vb: self.fit() if self.fitted else None)
+
+    def _user_moved(self, *_):
+        self.fitted = False
+
+    def fit(self) -> None:
+        if self._size is not None:
+            w, h = self._size
+            self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0)
+            self.fitted = True
+
+    @property
+    def layer_name(self) -> str | None:
+        return self.layer.name if self.layer is not None else None
 
     def show(self, bundle, layer: Layer | None, state: ViewerState) -> None:
         self.frame.setImage(bundle.image, autoLevels=False, levels=(0, 255))
         h, w = bundle.image.shape[:2]
         if self._size != (w, h):
             self._size = (w, h)
-            self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0)
+            self.fit()
         saliency = bundle.maps.get(layer.name) if layer is not None and layer.visible else None
         if saliency is not None:
             self.heat.setImage(saliency, autoLevels=False, levels=(0, 255))
-            self.heat.setLookupTable(heat_lut(layer.colormap, layer.threshold))
-            self.heat.setOpacity(layer.opacity)      # same blend as the exported overlay
             self.heat.setRect(0, 0, w, h)
         self.heat.setVisible(saliency is not None)
+        self.layer = layer
+        self.recolour()
         show_gt = state.show_ground_truth and bundle.gt_map is not None
         if show_gt:
             self.gt.setImage((bundle.gt_map * 255).astype(np.uint8), autoLevels=False, levels=(0, 255))
@@ -76,46 +96,231 @@ class Pane:
             self.gt.setOpacity(0.7)
         self.gt.setVisible(show_gt)
         self._dots(bundle, state)
-        status = "" if layer is None else (" (computing...)" if saliency is None and layer.visible else "")
+        status = layer_status(layer, saliency is not None) if layer is not None else ""
+        if layer is not None and saliency is not None and is_blend(bundle.shown.get(layer.name)):
+            status = f" ({LABEL})"
         self.label.setText("" if layer is None else f"{layer.name}{status}")
         self.label.setPos(4, 4)
-        self.layer_name = layer.name if layer else None
+
+    def recolour(self) -> None:
+        """Colormap, threshold and opacity: only the lookup table and the item's opacity change."""
+        if self.layer is not None:
+            self.heat.setLookupTable(heat_lut(self.layer.colormap, self.layer.threshold))
+            self.heat.setOpacity(self.layer.opacity)      # same blend as the exported overlay
 
     def _dots(self, bundle, state: ViewerState) -> None:
-        if not state.show_fixations or bundle.fixations is None:
+        fixations = state.shown_fixations(bundle.fixations)
+        if not state.show_fixations or fixations is None:
             self.dots.setData([], [])
+            self.outline.setData([], [])
             return
-        xs, ys, obs = bundle.fixations
+        xs, ys, obs = one_per_observer(*fixations)
         # benchmark coordinates: pixel (c, r), 1-based, is centred at (c - 0.5, r - 0.5) on screen
-        colours = [OBSERVER_COLOURS[o % len(OBSERVER_COLOURS)] if o >= 0 else (255, 255, 255) for o in obs]
-        # rings with a faint fill: the heatmap under a fixation stays visible
-        self.dots.setData(np.asarray(xs) - 0.5, np.asarray(ys) - 0.5,
-                          pen=[pg.mkPen(*c, 255, width=2) for c in colours],
-                          brush=[pg.mkBrush(*c, 50) for c in colours])
+        xs, ys = np.asarray(xs) - 0.5, np.asarray(ys) - 0.5
+        alpha = int(round(255 * state.marker_opacity))
+        colours = [observer_colour(int(o)) for o in obs]
+        size, style = state.marker_size, state.marker_style
+        # thin strokes: a cluster of observers must not hide the map under it
+        dark = _pen((0, 0, 0), min(alpha, 200), 3 if style != "dot" else 1.5)
+        if style == "dot":
+            self.outline.setData([], [])
+            self.dots.setData(xs, ys, size=max(3, size // 2), symbol="o", pen=dark,
+                              brush=[_brush(c, alpha) for c in colours])
+            return
+        symbol = "o" if style == "ring" else "crosshair"
+        self.outline.setData(xs, ys, size=size, symbol=symbol, pen=dark, brush=_brush(None, 0))
+        self.dots.setData(xs, ys, size=size, symbol=symbol, pen=[_pen(c, alpha, 1.5) for c in colours],
+                          brush=_brush(None, 0))
+
+
+@lru_cache(maxsize=512)
+def _pen(colour: tuple, alpha: int, width: float):
+    """The same pen object for the same style: pyqtgraph's symbol atlas then reuses its
+    rendered marker instead of drawing a new one for every point of every frame (60 ms a frame)."""
+    return pg.mkPen(*colour, alpha, width=width)
+
+
+@lru_cache(maxsize=512)
+def _brush(colour: tuple | None, alpha: int):
+    return pg.mkBrush(None) if colour is None else pg.mkBrush(*colour, alpha)
+
+
+def layer_status(layer: Layer, has_map: bool) -> str:
+    """What the pane's label adds to the layer's name when its map is not on screen."""
+    if has_map or not layer.visible:
+        return ""
+    if layer.error:
+        return " (failed: see the status bar)"
+    return " (computing...)" if layer.running else " (not computed)"
+
+
+class ColourBar:
+    """The legend of the heatmap as it is drawn: each value's colour blended over a dark grey
+    with the alpha the view uses (low values fade out), and the "hide below" level as a line."""
+
+    BACKGROUND = np.array([45, 45, 45], np.float32)
+
+    def __init__(self, plot: pg.PlotItem):
+        self.plot = plot
+        plot.hideAxis("bottom")
+        plot.showAxis("right")
+        plot.hideAxis("left")
+        plot.setMouseEnabled(False, False)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMaximumWidth(58)
+        plot.getAxis("right").setLabel("saliency")
+        self.image = pg.ImageItem()
+        plot.addItem(self.image)
+        self.cutoff = pg.InfiniteLine(angle=0, pen=pg.mkPen((255, 255, 255), width=1, style=Qt.DashLine))
+        plot.addItem(self.cutoff)
+        plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        self.ramp: np.ndarray | None = None
+        self._shown = None
+        self.show(None)
+
+    def show(self, layer: Layer | None) -> None:
+        colormap, opacity, threshold = (layer.colormap, layer.opacity, layer.threshold) if layer else ("jet", 0.5, 0)
+        if self._shown == (colormap, opacity, threshold):
+            return                     # unchanged: no repaint of the bar (it would cost every frame)
+        self._shown = (colormap, opacity, threshold)
+        lut = heat_lut(colormap, threshold).astype(np.float32)
+        alpha = lut[:, 3:] / 255 * opacity
+        ramp = lut[:, :3] * alpha + self.BACKGROUND * (1 - alpha)
+        self.ramp = np.ascontiguousarray(ramp[:, None, :].astype(np.uint8))     # row k: value k/255, drawn at y=k/255
+        self.image.setImage(self.ramp, autoLevels=False, levels=(0, 255))
+        self.image.setRect(0, 0, 1, 1)
+        self.cutoff.setValue(threshold)
+        self.cutoff.setVisible(threshold > 0)
 
 
 class VideoView(QWidget):
-    def __init__(self, state: ViewerState, parent=None):
+    """Observes the state: asks the frame loader for the playhead's frame (with the visible
+    layers' maps), paints what comes back, and recolours without re-reading anything when only
+    a layer's style changes."""
+
+    hover = Signal(str)          # what is under the cursor, for the status bar
+
+    def __init__(self, state: ViewerState, loader, parent=None):
         super().__init__(parent)
         self.state = state
+        self.loader = loader
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground((30, 30, 30))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.panes = [Pane(self.graphics.addPlot(row=0, col=0))]
-        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self._colormap("jet"), interactive=False,
-                                        width=12, label="saliency")
-        self.graphics.addItem(self.colorbar, row=0, col=2)
+        self.colorbar = ColourBar(self.graphics.addPlot(row=0, col=2))
         self.bundle = None
         self.painted = 0          # how many bundles were painted (tests and the scrub bench read it)
+        self.requested = 0        # how many frames were asked of the loader (re-reads show up here)
+        self._observed: list[Layer] = []
+        self._closed = False
+        self.graphics.scene().sigMouseMoved.connect(self._hovered)
+        loader.ready.connect(self._ready)
+        state.frame_changed.connect(lambda _f: self.request())
+        state.layers_changed.connect(self._layers_changed)
+        state.view_changed.connect(self._view_changed)
+        state.truth_changed.connect(self._reconfigure)
+        state.video_changed.connect(self.reset)
 
-    @staticmethod
-    def _colormap(name: str) -> pg.ColorMap:
-        return pg.ColorMap(np.linspace(0, 1, 256), colormap_lut(name))
+    # ----------------------------------------------------------------- observing the state
+
+    def detach(self) -> None:
+        """The window closes: results still on their way are not painted into deleted items."""
+        self._closed = True
+
+    def request(self) -> None:
+        if self.state.video is not None and not self._closed:
+            self.requested += 1
+            self.loader.request(self.state.frame)
+
+    def _reconfigure(self) -> None:
+        """What the loader reads changed (layers shown, their readers, truth, the GT toggle)."""
+        s = self.state
+        self.loader.configure(layers={l.name: DisplayReader(l.read, l.done, s.interpolate) for l in s.layers
+                                      if l.visible}, gaze=s.gaze, truth=s.truth, show_gt=s.show_ground_truth)
+        self.request()
+
+    def _layers_changed(self) -> None:
+        for layer in self._observed:
+            layer.changed.disconnect(self._layer_changed)
+        self._observed = list(self.state.layers)
+        for layer in self._observed:
+            layer.changed.connect(self._layer_changed)
+        self._reconfigure()
+
+    def _layer_changed(self, layer: Layer, what) -> None:
+        if self._closed:
+            return
+        if "visible" in what or "read" in what:
+            self._reconfigure()
+            return
+        if set(what) & {"colormap", "opacity", "threshold"}:
+            for pane in self.panes:
+                if pane.layer is layer:
+                    pane.recolour()
+            if layer is self.state.active:
+                self.colorbar.show(layer)
+        shown = self.bundle
+        # re-read only when the frame on screen gains its map (or a nearer blend), not on every batch
+        if "progress" in what and shown is not None and shown.index == self.state.frame \
+                and stale(shown.shown.get(layer.name), layer.done, shown.index, self.state.interpolate):
+            self.request()
+        elif set(what) & {"running", "error"} and self.bundle is not None:
+            self.show_bundle(self.bundle)          # the label says computing / failed / not computed
+
+    def _view_changed(self, what) -> None:
+        if self._closed:
+            return
+        if "view_mode" in what:
+            self.set_mode(self.state.view_mode)
+        if "show_ground_truth" in what or "interpolate" in what:
+            self._reconfigure()                    # the loader reads the GT map only when shown
+        elif self.bundle is not None and set(what) & {"active", "compare", "show_fixations", "marker_style",
+                                                      "marker_size", "marker_opacity", "hidden_observers"}:
+            self.show_bundle(self.bundle)          # every visible layer's map is in the bundle already
+
+    def _ready(self, bundle) -> None:
+        if bundle.index == self.state.frame or self.state.playing:
+            self.show_bundle(bundle)
+
+    def _hovered(self, scene_pos) -> None:
+        """The values of the shown maps (both panes' layers) and any fixation under the cursor."""
+        text = self.readout(scene_pos)
+        if text is not None:
+            self.hover.emit(text)
+
+    def readout(self, scene_pos) -> str | None:
+        bundle = self.bundle
+        if bundle is None:
+            return None
+        for pane in self.panes:
+            if not pane.plot.vb.sceneBoundingRect().contains(scene_pos):
+                continue
+            point = pane.plot.vb.mapSceneToView(scene_pos)
+            h, w = bundle.image.shape[:2]
+            x, y = int(point.x()), int(point.y())
+            if not (0 <= x < w and 0 <= y < h):
+                return ""
+            parts = [f"x {x + 1}, y {y + 1}"]
+            for layer in dict.fromkeys(l for l in self.shown_layers()[: len(self.panes)] if l is not None):
+                m = bundle.maps.get(layer.name)
+                parts.append(f"{layer.name}: {m[y, x] / 255:.2f}" if m is not None else f"{layer.name}: -")
+            if bundle.fixations is not None and self.state.gaze is not None:
+                xs, ys, obs = bundle.fixations
+                near = np.hypot(np.asarray(xs) - 0.5 - point.x(), np.asarray(ys) - 0.5 - point.y()) <= 6
+                names = [self.state.gaze.observer_name(int(o)) for o in np.asarray(obs)[near]]
+                if names:
+                    parts.append("fixation: " + ", ".join(names))
+            return "   ".join(parts)
+        return None
+
+    # ----------------------------------------------------------------- painting
 
     def set_mode(self, mode: str) -> None:
-        want = 2 if mode == "side-by-side" else 1
+        want = 2 if mode == "split" else 1
         if len(self.panes) == want:
             return
         if want == 2:
@@ -125,17 +330,24 @@ class VideoView(QWidget):
             self.panes.append(pane)
         else:
             self.graphics.removeItem(self.panes.pop().plot)
+        for pane in self.panes:
+            pane.fitted = True
         if self.bundle is not None:
             self.show_bundle(self.bundle)
+            for pane in self.panes:
+                pane.fit()
+
+    def shown_layers(self) -> list[Layer | None]:
+        state = self.state
+        return [state.active, state.compare if state.compare is not None else state.active]
 
     def show_bundle(self, bundle) -> None:
+        if self._closed:
+            return
         self.bundle = bundle
-        state = self.state
-        layers = [state.active, state.compare if state.compare is not None else state.active]
-        for pane, layer in zip(self.panes, layers):
-            pane.show(bundle, layer, state)
-        if state.active is not None:
-            self.colorbar.setColorMap(self._colormap(state.active.colormap))
+        for pane, layer in zip(self.panes, self.shown_layers()):
+            pane.show(bundle, layer, self.state)
+        self.colorbar.show(self.state.active)
         self.painted += 1
 
     def reset(self) -> None:
@@ -145,15 +357,20 @@ class VideoView(QWidget):
             for item in (pane.frame, pane.heat, pane.gt):
                 item.clear()
             pane.dots.setData([], [])
+            pane.outline.setData([], [])
 
     def composite(self) -> np.ndarray | None:
-        """The first pane as an RGB image (frame + heatmap), for 'export current frame'."""
-        from salfom_core.overlay import blend
+        """The panes as one RGB image (frame, heatmap, fixations: what the view paints), side by
+        side in split view: 'export current frame'."""
+        from salfom_core.export import overlay_frame
 
         if self.bundle is None:
             return None
-        layer = self.state.active
-        saliency = self.bundle.maps.get(layer.name) if layer is not None else None
-        if saliency is None:
-            return self.bundle.image
-        return blend(self.bundle.image, saliency, layer.colormap, layer.opacity, layer.threshold)
+        s = self.state
+        fixations = s.shown_fixations(self.bundle.fixations) if s.show_fixations else None
+        images = []
+        for layer in self.shown_layers()[: len(self.panes)]:
+            saliency = self.bundle.maps.get(layer.name) if layer is not None and layer.visible else None
+            style = (layer.colormap, layer.opacity, layer.threshold) if layer is not None else ("jet", 0.5, 0.0)
+            images.append(overlay_frame(self.bundle.image, saliency, *style, fixations, s.marker_style, s.marker_size))
+        return np.ascontiguousarray(np.concatenate(images, axis=1))

@@ -8,19 +8,22 @@
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from superqt.utils import thread_worker
 
 from salfom_core.engine import EngineSettings, iter_predict
 from salfom_core.evaluate import fixation_pool, score_frames
 from salfom_core.store import PredictionStore
 from salfom_core.video import open_video
+
+from .interpolated import read_layers
 
 
 @dataclass
@@ -32,6 +35,7 @@ class FrameBundle:
     maps: dict[str, np.ndarray | None] = field(default_factory=dict)   # layer name -> uint8 map
     fixations: tuple | None = None                     # (x, y, observer) arrays
     gt_map: np.ndarray | None = None
+    shown: dict[str, object] = field(default_factory=dict)   # layer name -> EXACT, (a, b) of a blend, None
 
 
 class FrameLoader(QObject):
@@ -53,6 +57,7 @@ class FrameLoader(QObject):
         self._truth = None
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_frames = cache_frames
+        self._reported: set[str] = set()    # layers whose unreadable maps were already reported
         self._thread = QThread()
         self._thread.setObjectName("frame-loader")
         self.moveToThread(self._thread)
@@ -84,6 +89,7 @@ class FrameLoader(QObject):
             if self._video is not None:
                 self._video.close()
             self._cache.clear()
+            self._reported.clear()
             try:
                 self._video = open_video(new_video)
             except Exception as exc:   # reported to the user; the loader keeps running
@@ -96,12 +102,27 @@ class FrameLoader(QObject):
         except Exception as exc:
             self.failed.emit(str(exc))
             return
-        bundle = FrameBundle(index, image, {name: read(index) for name, read in sources.items()})
+        maps, shown = {}, {}
+        for name, read in sources.items():
+            maps[name], shown[name] = self._read_map(name, read, index)
+        bundle = FrameBundle(index, image, maps, shown=shown)
         if gaze is not None:
             bundle.fixations = gaze.for_frame(index) if index < gaze.n_frames else None
         if show_gt and truth is not None and index < truth.n_frames:
             bundle.gt_map = truth.gt_map(index)
         self.ready.emit(bundle)
+
+    def _read_map(self, name: str, read, index: int) -> tuple[np.ndarray | None, object]:
+        """A layer's map (exact or a blend, `interpolated.read_layers`), or (None, None) when it
+        cannot be read: said once per layer, the frame still shows."""
+        try:
+            maps, shown = read_layers({name: read}, index)
+            return maps[name], shown[name]
+        except Exception as exc:
+            if name not in self._reported:
+                self._reported.add(name)
+                self.failed.emit(f"{name}: {exc}")
+            return None, None
 
     def _frame(self, index: int) -> np.ndarray:
         if index in self._cache:
@@ -120,6 +141,15 @@ class FrameLoader(QObject):
             self._video.close()
 
 
+def close_on_abort(worker):
+    """superqt stops iterating an aborted generator worker but never closes the generator, so
+    its `finally` and `with` blocks (the engine's decoding thread, a partial export file) would
+    wait for garbage collection, or for the interpreter's exit. Close it in the worker's thread,
+    right at the abort."""
+    worker.aborted.connect(lambda: worker._gen.close(), Qt.DirectConnection)
+    return worker
+
+
 @thread_worker(start_thread=False)
 def inference_worker(video_path: Path, make_predictor, store_root, settings: EngineSettings, playhead):
     """Open the video and the predictor in this thread, yield ("store", store) then Progress steps."""
@@ -130,7 +160,12 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
                                      {"video": str(video_path), "preset": getattr(predictor, "preset", None),
                                       "dtype": getattr(predictor, "dtype", None)})
         yield "store", store
-        yield from iter_predict(source, predictor, store, settings, start_at=playhead)
+        # closed with this worker: the engine's decoding thread stops when the user cancels
+        with contextlib.closing(iter_predict(source, predictor, store, settings, start_at=playhead,
+                                             order="coarse-to-fine")) as steps:
+            yield from steps
+        # read once more now that every frame was decoded here: damage found on the way is known
+        yield "integrity", getattr(source, "integrity_warning", None)
 
 
 @thread_worker(start_thread=False)
@@ -155,11 +190,13 @@ def metrics_worker(jobs: list[tuple[str, object, np.ndarray]], truth, names: tup
 
 @thread_worker(start_thread=False)
 def export_worker(video_path: Path, read_map, target: Path, colormap: str, opacity: float, threshold: float,
-                  frames: range | None = None):
-    """Overlay video export; yields (done, total); the file appears only when complete."""
+                  frames: range | None = None, gaze=None, marker_style: str = "ring", marker_size: int = 14):
+    """Overlay video export (with the fixations when `gaze` is given); yields (done, total); the
+    file appears only when complete."""
     from salfom_core.export import iter_overlay_video
 
     with open_video(video_path) as source:
         yield from iter_overlay_video(source, read_map, target, colormap=colormap, opacity=opacity,
-                                      threshold=threshold, frames=frames)
+                                      threshold=threshold, frames=frames, gaze=gaze, marker_style=marker_style,
+                                      marker_size=marker_size)
     return str(target)

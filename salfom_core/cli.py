@@ -3,6 +3,7 @@
 Examples:
     salfom predict clip.mp4 -c salfom_dhf1k.pth -o out/ --overlay
     salfom predict clip.mp4 -c center-bias -o out/            # the baseline, no weights
+    salfom predict clip.mp4 -c salfom_dhf1k.pth -o out/ --stride 8   # 1/8 of the work, blends between
     salfom evaluate --pred out/ --data DHF1K/ --split val
     salfom evaluate --pred a/ --pred b/ --pred center-bias --data DHF1K/ --out cmp/ --plot cmp.png
     salfom evaluate --pred out/0002 --gaze gaze/ --video 0002.avi
@@ -47,15 +48,22 @@ def cmd_predict(args) -> int:
     from .distributed import current_rank, shard_indices
     from .engine import EngineSettings, predict_video
     from .export import stale_maps, write_map_folder, write_overlay_video
+    from .interpolate import write_blends
     from .outputs import output_names
     from .overlay import colormap_lut
+    from .paths import require_videos
+    from .plan import grid
     from .store import PredictionStore
     from .video import open_video
 
     # every setting is checked before any work
+    if args.stride < 1:
+        raise ConfigError(f"--stride must be at least 1, not {args.stride}")
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     colormap_lut(args.colormap)
     check_frame_rate(args.fps, "--fps")
+    require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
+    _check_overlay_gaze(args)
     videos, names, notes = output_names(args.videos)
     # under torchrun: this process's share of the videos (named from all of them, as one process
     # would); its device is cuda:LOCAL_RANK (`auto`/`cuda`, devices.resolve_device) or the CPU
@@ -72,23 +80,44 @@ def cmd_predict(args) -> int:
             store = PredictionStore.open(args.cache, source.content_key(), predictor.key, settings.cache_fields(),
                                          len(source), info.height, info.width, {"video": str(video_path)},
                                          warn=_warn)
+            frames = grid(len(source), args.stride)           # every frame when the stride is 1
             cached = len(source) - len(store.missing())
-            with tqdm(total=len(store.missing()), desc=f"predict {name}", unit="frame", disable=args.quiet) as bar:
-                predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n))
+            with tqdm(total=int((~store.done[frames]).sum()), desc=f"predict {name}", unit="frame",
+                      disable=args.quiet) as bar:
+                predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n),
+                              frames=frames)
             folder = out / name
             stale = len(stale_maps(folder, range(len(source))))
             write_map_folder(store, folder)
+            blends = write_blends(store, folder, args.stride)
             print(f"{name}: {len(source)} maps in {folder}{f' ({cached} from the cache)' if cached else ''}"
+                  f"{f' ({blends} interpolated, listed in interpolated.json)' if blends else ''}"
                   f"{f' (removed {stale} maps of an earlier, longer run)' if stale else ''}"
                   f"{f' [rank {rank.rank}]' if rank.distributed else ''}", file=sys.stderr)
             if args.overlay:
                 target = out / f"{name}_overlay.mp4"
                 with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
-                    write_overlay_video(source, store.read, target, colormap=args.colormap,
+                    write_overlay_video(source, lambda i: store.read_or_blend(i)[0], target, colormap=args.colormap,
+                                        gaze=_overlay_gaze(args, source),
                                         progress=lambda n, _t: bar.update(n - bar.n))
                 print(f"{name}: overlay video {target}", file=sys.stderr)
             _warn_integrity(source)
     return 0
+
+
+def _check_overlay_gaze(args) -> None:
+    if getattr(args, "gaze", None) and (not args.overlay or len(args.videos) != 1):
+        raise ValueError("--gaze draws the fixations on the overlay video: give it with --overlay and one video")
+
+
+def _overlay_gaze(args, source):
+    """The fixations to draw on the overlay (predict --overlay --gaze FILE), or None."""
+    if not getattr(args, "gaze", None):
+        return None
+    from .gaze import load_gaze
+
+    info = source.info
+    return load_gaze(args.gaze, (info.width, info.height), len(source), info.fps)
 
 
 def _warn(message: str) -> None:
@@ -179,8 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="predict even with a checkpoint that leaves parts of the model untrained (experts)")
     p.add_argument("-o", "--output", required=True, help="output folder: <output>/<video>/0001.png ...")
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
+    p.add_argument("--gaze", help="with --overlay and one video: draw its fixations (CSV, SMI, annotation folder)")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: 16 on CUDA, 4 on the CPU)")
+    p.add_argument("--stride", type=int, default=1, metavar="K",
+                   help="compute every K-th frame and the last; the others are linear blends of the nearest "
+                        "computed frames, listed in <output>/<video>/interpolated.json (default 1: all computed)")
     p.add_argument("--padding", default="repeat", choices=("repeat", "reverse"),
                    help="first 15 frames: repeat the first frame (reference) or reverse (paper)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")

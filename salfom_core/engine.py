@@ -13,7 +13,9 @@ resized, blurred and scaled to 8 bits on the device. Memory does not grow with t
 length. On the CPU the same pipeline runs with the CPU as the device. Progress is reported
 after every batch, and a cancel request stops within one batch; the store commits about once
 a second and when the run ends or is cancelled, so the frames finished stay in the store
-and a later run computes only the rest.
+and a later run computes only the rest. The order of the frames (`target_order`): sequential
+from the playhead (the command line), or coarse to fine (the app: the whole timeline soon has
+maps to interpolate between).
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import torch.nn.functional as F
 
 from .devices import (DeviceOutOfMemory, default_batch_size, release_cached_memory, resolve_device,
                       resolve_precision, set_fast_math)
+from .plan import target_batches
 from .preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD, postprocess_map, to_uint8
 from .store import PredictionStore
 from .video import VideoSource, file_fingerprint
@@ -99,31 +102,39 @@ class Progress:
         return math.inf if self.done == 0 else self.elapsed_s * (self.total - self.done) / self.done
 
 
-def target_order(missing: np.ndarray, playhead: int) -> list[np.ndarray]:
+def target_order(missing: np.ndarray, playhead: int, n_frames: int | None = None, batch_size: int = 1,
+                 order: str = "sequential") -> list[np.ndarray]:
     """The order in which the frames still missing are computed, as parts of sorted frames:
-    from the playhead to the end first, then the beginning."""
-    return [missing[missing >= playhead], missing[missing < playhead]]
+    `sequential`, from the playhead to the end first, then the beginning; `coarse-to-fine`,
+    every 16th frame first, then 8th, 4th, 2nd, the rest, each level outward from the playhead
+    in parts of `batch_size` frames of a video of `n_frames` (`plan.target_batches`)."""
+    return target_batches(missing, n_frames, playhead, batch_size, order)
 
 
 def iter_predict(source: VideoSource, predictor: Predictor, store: PredictionStore,
-                 settings: EngineSettings = EngineSettings(), start_at: int | Callable[[], int] = 0):
+                 settings: EngineSettings = EngineSettings(), start_at: int | Callable[[], int] = 0,
+                 order: str = "sequential", frames=None):
     """Fill `store` with the maps of every frame it lacks, yielding a `Progress` per batch.
 
-    Frames from `start_at` to the end come first, then the beginning (`target_order`).
+    `order` (`target_order`): `sequential` computes the frames from `start_at` to the end,
+    then the beginning; `coarse-to-fine` every 16th frame first, then 8th, ..., each level
+    outward from `start_at`. `frames` limits the work to those frames (default: all).
     `start_at` may be a callable (the app's playhead): when its value moves to a frame not yet
     computed, the remaining work is re-planned from there after the current batch. Stop
     iterating (or close the generator) to cancel; what was yielded is in the store. Running
     out of device memory raises `DeviceOutOfMemory`.
     """
     playhead = start_at if callable(start_at) else (lambda: start_at)
-    total, done, t0 = len(store.missing()), 0, time.perf_counter()
+    todo = np.ones(len(store.done), bool) if frames is None else np.isin(np.arange(len(store.done)), frames)
+    total, done, t0 = int((todo & ~store.done).sum()), 0, time.perf_counter()
     pipeline = _Pipeline(source, predictor, settings)
     uncommitted, last_commit = [], _clock()
     try:
-        while not store.complete:
+        while (todo & ~store.done).any():
             plan_from = playhead()
             replan = False
-            for part in target_order(store.missing(), plan_from):
+            missing = np.flatnonzero(todo & ~store.done)
+            for part in target_order(missing, plan_from, len(store.done), pipeline.batch_size, order):
                 for run in _runs(part, gap=2 * predictor.window):
                     with contextlib.closing(pipeline.batches(run)) as batches:
                         for indices, maps in batches:
@@ -152,15 +163,16 @@ def iter_predict(source: VideoSource, predictor: Predictor, store: PredictionSto
 
 def predict_video(source: VideoSource, predictor: Predictor, store: PredictionStore,
                   settings: EngineSettings = EngineSettings(), progress: Callable[[Progress], None] | None = None,
-                  cancel: Callable[[], bool] | None = None, start_at: int = 0) -> bool:
-    """Run `iter_predict` to the end; True when the store is complete, False when cancelled."""
-    with contextlib.closing(iter_predict(source, predictor, store, settings, start_at)) as steps:
+                  cancel: Callable[[], bool] | None = None, start_at: int = 0,
+                  order: str = "sequential", frames=None) -> bool:
+    """Run `iter_predict` to the end; True when every wanted frame is computed, False when cancelled."""
+    with contextlib.closing(iter_predict(source, predictor, store, settings, start_at, order, frames)) as steps:
         for step in steps:
             if progress:
                 progress(step)
             if cancel and cancel():
                 return False
-    return store.complete
+    return bool(store.done.all() if frames is None else store.done[np.asarray(frames, dtype=np.int64)].all())
 
 
 # --------------------------------------------------------------------------- the pipeline

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_write_bytes
-from .overlay import blend
+from .overlay import blend, draw_fixations
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
@@ -62,8 +62,9 @@ def stale_maps(folder: Path, keep) -> list[Path]:
 
 def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], path: Path, fps: float | None = None,
                        colormap: str = "jet", opacity: float = 0.5, threshold: float = 0.0,
-                       frames: range | None = None):
+                       frames: range | None = None, gaze=None, marker_style: str = "ring", marker_size: int = 14):
     """Render frames with their maps blended to an MP4 (H.264, yuv420p), yielding (done, total).
+    With `gaze` (GazeData) each frame's fixations are drawn as the app draws them.
 
     The file appears under its name only when complete; closing the generator early (cancel)
     removes the partial file.
@@ -82,8 +83,9 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], pat
             stream.width, stream.height, stream.pix_fmt = even_w, even_h, "yuv420p"
             stream.options = {"crf": "20", "preset": "veryfast"}
             for n, (i, frame) in enumerate(source.iter_frames(frames.start, frames.stop)):
-                saliency = read_map(i)
-                image = frame if saliency is None else blend(frame, saliency, colormap, opacity, threshold)
+                image = overlay_frame(frame, read_map(i), colormap, opacity, threshold,
+                                      gaze.for_frame(i) if gaze is not None and i < gaze.n_frames else None,
+                                      marker_style, marker_size)
                 image = np.ascontiguousarray(image[:even_h, :even_w])
                 for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                     container.mux(packet)
@@ -94,6 +96,15 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], pat
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def overlay_frame(frame: np.ndarray, saliency: np.ndarray | None, colormap: str = "jet", opacity: float = 0.5,
+                  threshold: float = 0.0, fixations=None, marker_style: str = "ring", marker_size: int = 14):
+    """One overlay frame: the map blended over the frame, then the fixations (x, y, observer) on top."""
+    image = frame if saliency is None else blend(frame, saliency, colormap, opacity, threshold)
+    if fixations is not None:
+        image = draw_fixations(image, *fixations, style=marker_style, size=marker_size)
+    return image
 
 
 def write_overlay_video(source, read_map, path: Path, progress: Callable[[int, int], None] | None = None,

@@ -22,6 +22,7 @@ from . import metrics
 from .atomic import atomic_write_bytes, atomic_write_text
 from .errors import ConfigError
 from .evaluate import CenterBiasMaps, GazeTruth, ModelScores, PredictionRoot, dataset_truths, score_models
+from .interpolate import interpolation_warnings
 
 BASELINE = "center-bias"
 PROTOCOL = "DHF1K: mean over all frames of all videos, NaN frames dropped"
@@ -65,6 +66,9 @@ def run(args) -> int:
         plot_format(args.plot)       # a wrong suffix fails before any scoring
     truths = _truths(args)
     models = [_model(p, truths) for p in args.pred]
+    for pred in args.pred:              # maps from `salfom predict --stride`: say they are blends
+        for line in interpolation_warnings(pred):
+            print(line, file=sys.stderr)
     _unique_names(models)
     per_model = sum(len(range(0, t.n_frames, args.every)) for t in truths)
     with tqdm(total=per_model * len(models), desc="evaluate", unit="frame", disable=args.quiet) as bar:

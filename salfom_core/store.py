@@ -3,7 +3,9 @@
 Layout of a store folder:
     meta.json   what was predicted, frame count and size, whether it is complete
     maps.u8     (N, H, W) uint8 memory map, each frame min-max scaled to 0..255
-    done.npy    (N,) bool: frames whose maps are written
+    done.npy    (N,) bool: frames whose maps are written: the record of exact frames (computed
+                by the model); blends for the frames between them are derived on reading
+                (`read_or_blend`), never stored
 
 A frame is marked done only after its map is flushed, and `done.npy` is replaced
 atomically, so a killed run resumes with exactly the frames it had finished. Frames are
@@ -189,6 +191,18 @@ class PredictionStore:
     def read(self, index: int) -> np.ndarray | None:
         """The uint8 map of frame `index`, or None when it is not computed yet."""
         return np.array(self._maps[index]) if self.done[index] else None
+
+    @property
+    def exact(self) -> np.ndarray:
+        """(N,) bool: frames whose maps the model computed (a copy; `done` is the record)."""
+        return self.done.copy()
+
+    def read_or_blend(self, index: int) -> tuple[np.ndarray | None, bool]:
+        """(map, is_exact): the computed map, else the blend of the nearest computed frames on
+        both sides (is_exact False), else (None, False)."""
+        from .interpolate import map_or_blend
+
+        return map_or_blend(self.read, self.done, index)
 
     def _write_meta(self) -> None:
         self._write_meta_of(self.done)

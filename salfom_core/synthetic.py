@@ -26,15 +26,27 @@ def object_track(n_frames: int, size: tuple[int, int], seed: int = 0, n_objects:
     return np.stack([x, y], axis=-1)
 
 
-def render_frames(track: np.ndarray, size: tuple[int, int], seed: int = 0, radius: float | None = None):
-    """Yield RGB frames: a low-contrast textured background, bright discs at the track."""
+def render_frames(track: np.ndarray, size: tuple[int, int], seed: int = 0, radius: float | None = None,
+                  muted: bool = False):
+    """Yield RGB frames: a low-contrast textured background, bright discs at the track.
+
+    `muted`: a calm, dark blue-grey background (the bundled demo), so that a heatmap drawn
+    over it stands out; the default colour texture is busier (harder for the models in tests).
+    """
     w, h = size
     rng = np.random.default_rng(seed)
     # large soft blobs: texture that pans, lower in contrast than the objects
     wide = w + len(track)      # a texture wider than the frame: the view slides over it, no seam
-    noise = cv2.GaussianBlur(rng.random((h, wide, 3)).astype(np.float32), (0, 0), max(2.0, min(w, h) / 30))
+    channels = 1 if muted else 3
+    blur = max(2.0, min(w, h) / (8 if muted else 30))
+    noise = cv2.GaussianBlur(rng.random((h, wide, channels)).astype(np.float32), (0, 0), blur)
+    noise = noise.reshape(h, wide, channels)
     noise = (noise - noise.min()) / (noise.max() - noise.min() + 1e-6)
-    base = (30 + 110 * noise).astype(np.uint8)
+    if muted:
+        tint = np.array([0.85, 0.92, 1.0], np.float32)       # dark slate: no hue the colormaps use
+        base = ((38 + 34 * noise) * tint).astype(np.uint8)
+    else:
+        base = (30 + 110 * noise).astype(np.uint8)
     radius = radius or max(3.0, min(w, h) / 14)
     colours = [(250, 210, 40), (60, 220, 250), (250, 90, 160)]
     for k, centres in enumerate(track):

@@ -1,6 +1,6 @@
 """Generate the bundled demo: resources/demo/demo.mp4 and demo_gaze.csv (synthetic, seeded).
 
-Two discs move over a panning textured background; eight simulated observers each follow one
+Two bright discs move over a calm, dark, slowly panning background (so the heatmap stands out); eight simulated observers each follow one
 of them with a short lag and some scatter. The app labels it as synthetic.
 
     python scripts/make_demo.py [--if-missing]
@@ -44,7 +44,7 @@ def main() -> int:
     if args.if_missing and video.exists() and gaze.exists():
         return 0
     track = object_track(FRAMES, SIZE, SEED, n_objects=2)
-    atomic_write_bytes(video, encode(render_frames(track, SIZE, SEED, radius=14)))
+    atomic_write_bytes(video, encode(render_frames(track, SIZE, SEED, radius=14, muted=True)))
     frames, xs, ys, obs = simulated_gaze(track, n_observers=8, seed=SEED, spread=8.0)
     lines = ["frame,time_s,x,y,observer"]
     lines += [f"{f},{f / FPS:.4f},{x:.2f},{y:.2f},S{o + 1}" for f, x, y, o in zip(frames, xs, ys, obs)]

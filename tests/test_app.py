@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
 
+from qt_helpers import drag_slider
 from salfom_app.window import DEMO_VIDEO, MainWindow
 from salfom_core.metrics import density_map
 from salfom_core.synthetic import object_track, write_dataset
@@ -38,12 +40,30 @@ def wait_frame(qtbot, w, frame):
 def grab(widget) -> np.ndarray:
     image = widget.grab().toImage().convertToFormat(image_format())
     ptr = image.constBits()
-    return np.array(ptr, dtype=np.uint8).reshape(image.height(), image.bytesPerLine())[:, : image.width() * 4]
+    rows = np.array(ptr, dtype=np.uint8).reshape(image.height(), image.bytesPerLine())[:, : image.width() * 4]
+    return rows.reshape(image.height(), image.width(), 4)
 
 
 def image_format():
     from PySide6.QtGui import QImage
     return QImage.Format_RGBA8888
+
+
+def view_pixel(w, x: float, y: float, pane: int = 0) -> np.ndarray:
+    """RGB on screen at image coordinates (x, y) of a pane (grabbed from the real widget)."""
+    from PySide6.QtCore import QPointF
+
+    graphics = w.view.graphics
+    scene = w.view.panes[pane].plot.vb.mapViewToScene(QPointF(x, y))
+    point = graphics.mapFromScene(scene)
+    shot = grab(graphics.viewport())
+    return shot[point.y(), point.x(), :3].astype(int)
+
+
+def peak(image: np.ndarray) -> tuple[int, int]:
+    """(x, y) of the maximum of a map."""
+    y, x = np.unravel_index(int(np.argmax(image)), image.shape)
+    return int(x), int(y)
 
 
 def test_demo_opens_with_heatmap_fixations_and_one_curve_point_per_frame(qtbot, window):
@@ -65,18 +85,72 @@ def test_demo_opens_with_heatmap_fixations_and_one_curve_point_per_frame(qtbot, 
     assert window.layer_panel.banner.isVisible()          # says plainly that no checkpoint is loaded
 
 
-def test_scrubbing_changes_the_displayed_overlay(qtbot, window):
+def test_scrubbing_paints_each_frames_own_map(qtbot, window, oracle):
+    """A layer whose map moves with the objects: the painted heatmap follows the playhead."""
     window.open_video(DEMO_VIDEO)
-    wait_idle(qtbot, window)
-    shots = {}
+    layer = window.add_map_folder(oracle)
+    window.state.set_active(layer)
+    window.state.set_view(show_fixations=False)
+    pane = window.view.panes[0]
     for frame in (10, 100):
         window.seek(frame)
         wait_frame(qtbot, window, frame)
         qtbot.wait(50)
-        shots[frame] = grab(window.view.graphics)
-    assert shots[10].shape == shots[100].shape
-    changed = np.mean(np.any(shots[10] != shots[100], axis=-1))
-    assert changed > 0.05, changed
+        truth = cv2.imread(str(oracle / f"{frame + 1:04d}.png"), cv2.IMREAD_GRAYSCALE)
+        assert np.array_equal(pane.heat.image, truth)                 # the map painted is this frame's
+        x, y = peak(truth)
+        hot = view_pixel(window, x + 0.5, y + 0.5)
+        plain = window.view.bundle.image[y, x].astype(int)
+        assert np.abs(hot - plain).sum() > 60, (frame, hot, plain)   # the heatmap is drawn where it is hot
+    other = cv2.imread(str(oracle / "0011.png"), cv2.IMREAD_GRAYSCALE)
+    assert not np.array_equal(pane.heat.image, other)
+
+
+def test_panel_widgets_recolour_the_painted_heatmap_without_rereading(qtbot, window, oracle):
+    window.open_video(DEMO_VIDEO)
+    layer = window.add_map_folder(oracle)
+    window.state.set_active(layer)
+    window.state.set_view(show_fixations=False)
+    window.seek(40)
+    wait_frame(qtbot, window, 40)
+    qtbot.wait(50)
+    truth = cv2.imread(str(oracle / "0041.png"), cv2.IMREAD_GRAYSCALE)
+    x, y = peak(truth)
+    from salfom_core.overlay import blend
+    drawn = blend(window.view.bundle.image, truth, "viridis", 1.0).astype(int)
+    contrast = np.abs(drawn - window.view.bundle.image).sum(-1) * ((truth > 100) & (truth < 200))
+    y2, x2 = np.unravel_index(int(np.argmax(contrast)), truth.shape)   # a warm pixel below 0.95, drawn visibly
+    panel = window.layer_panel
+    assert panel._selected() is layer
+    qtbot.waitUntil(lambda: not window.session.inference.busy, timeout=20000)   # no map arrives meanwhile
+    layer.set(visible=False)                          # the frame alone, as painted: the reference
+    qtbot.waitUntil(lambda: layer.name not in window.view.bundle.maps, timeout=5000)
+    qtbot.wait(30)
+    plain, warm_plain = view_pixel(window, x + 0.5, y + 0.5), view_pixel(window, x2 + 0.5, y2 + 0.5)
+    layer.set(visible=True)
+    qtbot.waitUntil(lambda: window.view.bundle.maps.get(layer.name) is not None, timeout=5000)
+    requested = window.view.requested
+
+    def at_peak():
+        qtbot.wait(30)
+        return view_pixel(window, x + 0.5, y + 0.5)
+
+    from salfom_core.overlay import colormap_lut
+    panel.colormap.setCurrentText("jet")
+    panel.opacity.setValue(100)
+    expected_jet = colormap_lut("jet")[truth[y, x]].astype(int)
+    assert np.abs(at_peak() - expected_jet).max() <= 12
+    panel.colormap.setCurrentText("viridis")
+    expected = colormap_lut("viridis")[truth[y, x]].astype(int)
+    assert np.abs(at_peak() - expected).max() <= 12                  # the peak takes viridis' top colour
+    panel.opacity.setValue(0)
+    assert np.abs(at_peak() - plain).max() <= 6                      # fully transparent: the frame
+    panel.opacity.setValue(100)
+    assert np.abs(view_pixel(window, x2 + 0.5, y2 + 0.5) - drawn[y2, x2]).max() <= 12
+    panel.threshold.setValue(0.95)                                   # the peak (255) stays, the warm pixel goes
+    assert np.abs(at_peak() - expected).max() <= 12
+    assert np.abs(view_pixel(window, x2 + 0.5, y2 + 0.5) - warm_plain).max() <= 6
+    assert window.view.requested == requested                        # recoloured: nothing was read again
 
 
 def test_keyboard_navigation(qtbot, window):
@@ -88,6 +162,11 @@ def test_keyboard_navigation(qtbot, window):
     for key, modifier, expected in keys:
         qtbot.keyClick(window, key, modifier)
         assert window.state.frame == expected, (key, modifier)
+
+
+@pytest.fixture(scope="module")
+def oracle(tmp_path_factory) -> Path:
+    return oracle_maps(tmp_path_factory.mktemp("maps") / "oracle")
 
 
 def oracle_maps(folder: Path) -> Path:
@@ -102,41 +181,146 @@ def oracle_maps(folder: Path) -> Path:
     return folder
 
 
-def test_side_by_side_shows_two_layers(qtbot, window, tmp_path):
+def test_split_view_from_the_layer_panel_paints_both_layers(qtbot, window, oracle):
     window.open_video(DEMO_VIDEO)
-    layer = window.add_map_folder(oracle_maps(tmp_path / "oracle"))
+    layer = window.add_map_folder(oracle)
     assert layer is not None and layer.done.all()
-    wait_idle(qtbot, window)
     centre = window.state.layer("Centre bias")
     window.state.set_active(centre, compare=layer)
-    window.set_view_mode("side-by-side")
+    window.state.set_view(show_fixations=False)
+    window.layer_panel.split.setChecked(True)              # the panel's own control
+    assert window.state.view_mode == "split" and len(window.view.panes) == 2
     window.seek(40)
-    wait_frame(qtbot, window, 40)
+    qtbot.waitUntil(lambda: window.view.bundle is not None and window.view.bundle.index == 40
+                    and window.view.bundle.maps.get("Centre bias") is not None, timeout=20000)
+    qtbot.wait(50)
     left, right = window.view.panes
     assert (left.layer_name, right.layer_name) == ("Centre bias", "oracle")
-    assert left.heat.isVisible() and right.heat.isVisible()
-    assert not np.array_equal(left.heat.image, right.heat.image)
-    # the oracle beats the centre bias on this clip, in the summary table too
-    assert layer.summary()["cc"] > centre.summary()["cc"] + 0.3
+    truth = cv2.imread(str(oracle / "0041.png"), cv2.IMREAD_GRAYSCALE)
+    centre_map = window.view.bundle.maps["Centre bias"]
+    # a point where the oracle is hot and the centre bias is cold: only the right pane is coloured there
+    score = truth.astype(int) - centre_map.astype(int)
+    y, x = np.unravel_index(int(np.argmax(score)), truth.shape)
+    plain = window.view.bundle.image[y, x].astype(int)
+    right_px, left_px = view_pixel(window, x + 0.5, y + 0.5, pane=1), view_pixel(window, x + 0.5, y + 0.5, pane=0)
+    assert np.abs(right_px - plain).sum() > np.abs(left_px - plain).sum() + 60, (left_px, right_px, plain)
+    # 'export current frame' of a split view writes both panes side by side, each as painted
+    both = window.view.composite()
+    assert both.shape == (272, 960, 3)
+    assert np.abs(both[y, 480 + x].astype(int) - right_px).max() <= 12
+    assert np.abs(both[y, x].astype(int) - left_px).max() <= 12
+    # the View menu reaches it too
+    view_menu = window.menu("View")
+    single = next(a for a in view_menu.actions() if a.text() == "Single view")
+    single.trigger()
+    assert len(window.view.panes) == 1 and not window.layer_panel.split.isChecked()
+    split = next(a for a in view_menu.actions() if a.text().startswith("Side by side"))
+    split.trigger()
+    assert len(window.view.panes) == 2 and window.layer_panel.split.isChecked()
 
 
-def test_export_overlay_video_reads_back_with_every_frame(qtbot, window, tmp_path):
+def test_ground_truth_toggle_is_painted(qtbot, window):
     window.open_video(DEMO_VIDEO)
+    window.state.set_view(show_fixations=False)
+    window.state.layer("Centre bias").set(visible=False)
+    window.seek(30)
+    wait_frame(qtbot, window, 30)
+    qtbot.wait(50)
+    gt = window.state.truth.gt_map(30)
+    y, x = np.unravel_index(int(np.argmax(gt)), gt.shape)
+    plain = window.view.bundle.image[y, x].astype(int)
+    assert np.abs(view_pixel(window, x + 0.5, y + 0.5) - plain).max() <= 6
+    window.layer_panel.ground_truth.setChecked(True)
+    qtbot.waitUntil(lambda: window.view.bundle.gt_map is not None, timeout=5000)
+    qtbot.wait(50)
+    assert np.abs(view_pixel(window, x + 0.5, y + 0.5) - plain).sum() > 60
+
+
+def test_summary_table_shows_six_columns_without_scrollbar_and_legend_is_off_the_plot(qtbot, window, oracle):
+    window.open_video(DEMO_VIDEO)
+    window.add_map_folder(oracle)
+    qtbot.wait(100)
+    table = window.curves.table
+    assert table.columnCount() == 6
+    assert not table.horizontalScrollBar().isVisible()
+    last = table.columnViewportPosition(5) + table.columnWidth(5)
+    assert 0 <= table.columnViewportPosition(0) and last <= table.viewport().width()
+    assert all(table.columnWidth(c) >= 40 for c in range(6))
+    legend = window.curves.legend
+    assert legend.isVisible() and "oracle" in legend.text() and "Centre bias" in legend.text()
+    plot_rect = window.curves.plot.geometry()
+    legend_rect = legend.geometry()
+    assert not plot_rect.intersects(legend_rect)          # beside the plot, never over its data
+
+
+@pytest.mark.slow      # about 11 s: the metrics and an overlay video of the whole clip
+def test_exports_show_what_the_view_shows(qtbot, window, tmp_path, oracle):
+    window.open_video(DEMO_VIDEO)
+    layer = window.add_map_folder(oracle)
+    window.session.inference.cancel_all(wait=True)
+    window.state.remove_layer(window.state.layer("Centre bias"))    # one layer to score: a faster test
+    window.state.set_active(layer)
+    layer.set(opacity=1.0, colormap="jet")
     wait_idle(qtbot, window)
-    target = tmp_path / "export" / "demo_overlay.mp4"
-    worker = window.export_overlay(target)
+    window.state.set_view(show_fixations=False)
+    window.seek(60)
+    wait_frame(qtbot, window, 60)
+    qtbot.wait(50)
+    out = tmp_path / "export"
+    worker = window.exporter.overlay(out / "demo_overlay.mp4")
     with qtbot.waitSignal(worker.finished, timeout=60000):
         pass
-    with av.open(str(target)) as container:
-        frames = sum(1 for _ in container.decode(video=0))
-    assert frames == 150
-    window.export_metrics_csv(tmp_path / "export" / "metrics.csv")
-    window.export_plot(tmp_path / "export" / "metrics.png")
-    window.export_frame(tmp_path / "export" / "frame.png")
-    qtbot.waitUntil(lambda: all((tmp_path / "export" / f).exists() for f in ("metrics.csv", "metrics.png",
-                                                                            "frame.png")), timeout=20000)
-    rows = (tmp_path / "export" / "metrics.csv").read_text().splitlines()
-    assert rows[0].startswith("layer,frame,auc_judd") and len(rows) > 100
+    with av.open(str(out / "demo_overlay.mp4")) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 150
+    truth = cv2.imread(str(oracle / "0061.png"), cv2.IMREAD_GRAYSCALE)
+    plain = window.state.video.read(60).astype(int)
+    diff = np.abs(frames[60].astype(int) - plain).sum(-1)
+    assert diff[truth > 200].mean() > 80 and diff[truth < 5].mean() < 15      # coloured exactly where hot
+    window.exporter.metrics_csv(out / "metrics.csv")
+    window.exporter.plot(out / "metrics.png")
+    window.exporter.frame(out / "frame.png")
+    qtbot.waitUntil(lambda: all((out / f).exists() for f in ("metrics.csv", "metrics.png", "frame.png")),
+                    timeout=20000)
+    # the PNG is the painted view: compare it with the pane grabbed from the screen
+    png = cv2.cvtColor(cv2.imread(str(out / "frame.png")), cv2.COLOR_BGR2RGB).astype(int)
+    assert png.shape[:2] == (272, 480)
+    for x, y in [peak(truth), (50, 50), (400, 200), (240, 136)]:
+        assert np.abs(view_pixel(window, x + 0.5, y + 0.5) - png[y, x]).max() <= 12, (x, y)
+    # the CSV's values are the table's
+    import csv
+    with open(out / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and set(rows[0]) == {"layer", "frame", "cc", "nss", "sim", "auc_judd", "auc_shuffled", "kld"}
+    table = window.curves.table
+    keys = list(window.curves_keys()) if hasattr(window, "curves_keys") else ["cc", "nss", "sim", "auc_judd",
+                                                                               "auc_shuffled", "kld"]
+    for row in range(table.rowCount()):
+        name = window.state.layers[row].name
+        for col, key in enumerate(keys):
+            values = [float(r[key]) for r in rows if r["layer"] == name and r[key] != ""]
+            assert table.item(row, col).text() == f"{np.mean(values):.3f}", (name, key)
+
+
+def test_space_plays_to_the_end_and_the_speed_box_sets_the_rate(qtbot, window):
+    window.open_video(DEMO_VIDEO)
+    window.activateWindow()
+    speed = window.timeline.speed
+    speed.setCurrentIndex(speed.findData(4.0))
+    assert window.state.speed == 4.0 and window.playback.interval_ms() == int(1000 / (30 * 4))
+    window.seek(140)
+    qtbot.keyClick(window, Qt.Key_Space)
+    assert window.state.playing and window.playback.timer.isActive()
+    assert window.playback.timer.interval() == 8
+    qtbot.waitUntil(lambda: not window.state.playing, timeout=5000)
+    assert window.state.frame == 149                       # stopped at the end, not wrapped
+    speed.setCurrentIndex(speed.findData(0.25))
+    assert window.playback.interval_ms() == int(1000 / (30 * 0.25))
+    window.seek(100)
+    qtbot.keyClick(window, Qt.Key_Space)
+    qtbot.wait(300)
+    qtbot.keyClick(window, Qt.Key_Space)                   # 300 ms at 7.5 fps: about two frames
+    assert not window.state.playing and 101 <= window.state.frame <= 104
 
 
 def test_bad_inputs_give_errors_and_the_session_goes_on(qtbot, window, tmp_path):
@@ -226,12 +410,219 @@ def test_layer_style_comes_back_in_a_new_session(qtbot, tmp_path):
     second.close()
 
 
-def test_ground_truth_toggle_shows_the_map(qtbot, window):
+# --------------------------------------------------------------------------- the playhead steers inference
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    import torch
+
+    from salfom_core import create_model, save_checkpoint
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, create_model("salfom_tiny"))
+    return path
+
+
+@pytest.mark.slow      # about 6 s: a model computes
+def test_dragging_the_slider_moves_inference_to_the_new_frame(qtbot, window, tiny_checkpoint):
+    window.open_video(DEMO_VIDEO)
+    window.load_checkpoint(tiny_checkpoint)
+    layer = next(l for l in window.state.layers if l.kind == "salfom")
+    window.state.set_active(layer)
+    qtbot.waitUntil(lambda: layer.done.any(), timeout=60000)        # computing from the start
+    target = 130
+    drag_slider(window.timeline.slider, target)
+    assert window.state.frame == target and not window.state.playing
+    qtbot.waitUntil(lambda: window.view.bundle is not None and window.view.bundle.index == target
+                    and window.view.bundle.maps.get(layer.name) is not None, timeout=60000)
+    assert window.view.panes[0].heat.isVisible() and window.view.panes[0].layer is layer
+    # the model worked around the far frame first (coarse-to-fine: its nearest grid frames, then
+    # a blend or the exact map is painted), not through the frames between the start and it
+    near = np.flatnonzero(layer.done[100:160]) + 100
+    assert len(near) and not layer.done[50:112].any(), np.flatnonzero(layer.done)
+    window.session.inference.cancel_all(wait=True)
+
+
+def test_curve_click_and_next_worst_move_the_playhead_the_painted_frame_and_inference(qtbot, window):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtTest import QTest
+
     window.open_video(DEMO_VIDEO)
     wait_idle(qtbot, window)
-    window.seek(30)
-    wait_frame(qtbot, window, 30)
-    assert window.view.bundle.gt_map is None and not window.view.panes[0].gt.isVisible()
-    window.layer_panel.ground_truth.setChecked(True)
-    qtbot.waitUntil(lambda: window.view.bundle.gt_map is not None, timeout=5000)
-    assert window.view.panes[0].gt.isVisible()
+    plot = window.curves.plot
+    qtbot.wait(50)
+    vb = plot.getPlotItem().vb
+    (_x0, _x1), (y0, y1) = vb.viewRange()
+    point = plot.mapFromScene(vb.mapViewToScene(QPointF(75, (y0 + y1) / 2)))
+    QTest.mouseClick(plot.viewport(), Qt.LeftButton, Qt.NoModifier, point)
+    assert abs(window.state.frame - 74) <= 1
+    clicked = window.state.frame
+    wait_frame(qtbot, window, clicked)
+    assert window.session.inference.playhead() == clicked
+    values = window.state.active.metrics["cc"]
+    cutoff = np.sort(values[np.isfinite(values)])[int(0.1 * np.isfinite(values).sum())]
+    expected = next(i for i in range(clicked + 1, len(values)) if values[i] <= cutoff)
+    window.curves.better.click()                                     # "Next worst"
+    assert window.state.frame == expected
+    wait_frame(qtbot, window, expected)
+    assert window.session.inference.playhead() == expected
+    assert abs(window.curves.cursor.value() - (expected + 1)) < 1e-9
+
+
+# --------------------------------------------------------------------------- trust the real paths (issue 8)
+
+
+def test_missing_video_on_the_command_line_opens_with_an_error(tmp_path):
+    """It used to abort (SIGABRT: the frame loader's QThread destroyed while running)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    for video in (tmp_path / "missing.mp4",):
+        shot = tmp_path / f"{video.stem}.png"
+        proc = subprocess.run([sys.executable, "-m", "salfom_app.main", str(video), "--screenshot", str(shot),
+                               "--cache", str(tmp_path / "cache")], capture_output=True, text=True, timeout=120,
+                              env=env, cwd=ROOT)
+        assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])      # not SIGABRT (-6)
+        assert video.name in proc.stderr and "Traceback" not in proc.stderr and "QThread" not in proc.stderr
+        assert cv2.imread(str(shot)) is not None                              # the window was up and drawn
+
+
+def test_missing_video_leaves_the_window_usable(qtbot, window, tmp_path):
+    assert not window.open_video(tmp_path / "missing.mp4")
+    assert "missing.mp4" in window.errors[-1]
+    assert window.open_video(DEMO_VIDEO)                  # the same window opens the next video
+    wait_frame(qtbot, window, 0)
+
+
+def test_maps_folder_of_unreadable_images_is_an_error_message(qtbot, window, tmp_path):
+    window.open_video(DEMO_VIDEO)
+    window.cancel_all(wait=True)
+    window.state.remove_layer(window.state.layer("Centre bias"))    # only the bad layer to score: faster
+    folder = tmp_path / "garbage_maps"
+    folder.mkdir()
+    for k in range(1, 6):
+        (folder / f"{k:04d}.png").write_bytes(b"not a png at all")
+    assert window.add_map_folder(folder) is None
+    assert "0001.png" in window.errors[-1] and "not a readable image" in window.errors[-1]
+    # one good map then garbage: the layer opens, each unreadable frame is shown without its map
+    cv2.imwrite(str(folder / "0001.png"), np.full((272, 480), 128, np.uint8))
+    layer = window.add_map_folder(folder)
+    assert layer is not None
+    window.state.set_active(layer)
+    window.seek(3)
+    wait_frame(qtbot, window, 3)
+    assert window.view.bundle.maps[layer.name] is None
+    assert any("0004.png" in e for e in window.errors)
+    qtbot.waitUntil(lambda: not window.busy(), timeout=60000)        # metrics report it; nothing hangs
+
+
+def test_checkpoint_is_remembered_only_once_loaded_and_forgotten_only_for_checkpoint_errors(qtbot, window,
+                                                                                             tmp_path,
+                                                                                             tiny_checkpoint):
+    settings = window.settings
+    bad = tmp_path / "weights.pth"
+    bad.write_bytes(b"garbage")
+    window.load_checkpoint(bad)                            # no video open: loaded in the background
+    assert settings.value("checkpoint") is None
+    qtbot.waitUntil(lambda: any("weights.pth" in e for e in window.errors), timeout=20000)
+    assert window.checkpoint is None and settings.value("checkpoint") is None
+    window.load_checkpoint(tiny_checkpoint)
+    qtbot.waitUntil(lambda: settings.value("checkpoint") == str(tiny_checkpoint), timeout=60000)
+    window.open_video(DEMO_VIDEO)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 1000)
+    assert not window.open_video(broken)
+    bad_gaze = tmp_path / "gaze.csv"
+    bad_gaze.write_text("nothing,useful\n1,2\n")
+    assert not window.open_gaze(bad_gaze)
+    assert window.checkpoint == str(tiny_checkpoint) == settings.value("checkpoint")
+    window.session.inference.cancel_all(wait=True)
+
+
+def test_unusable_cache_is_said_and_the_layer_is_not_left_computing(qtbot, tmp_path, tiny_checkpoint):
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the cache folder should be")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("checkpoint", str(tiny_checkpoint))
+    w = MainWindow(cache_dir=str(not_a_folder), settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.open_video(DEMO_VIDEO)
+    qtbot.waitUntil(lambda: all(not l.running for l in w.state.layers), timeout=60000)
+    assert any("cache" in e.lower() and str(not_a_folder) in e for e in w.errors), w.errors
+    wait_frame(qtbot, w, 0)
+    qtbot.wait(50)
+    label = w.view.panes[0].label.textItem.toPlainText()
+    assert "computing" not in label and "failed" in label
+    assert w.checkpoint == str(tiny_checkpoint) == settings.value("checkpoint")   # not the checkpoint's fault
+    w.close()
+
+
+def test_damaged_video_warning_in_status_bar_and_timeline(qtbot, window, tmp_path):
+    from helpers import make_video
+
+    phone = make_video(tmp_path / "phone.mp4", n_frames=99, drop_after=(9,))     # a dropped frame
+    assert window.open_video(phone)
+    assert "phone.mp4" in window.statusBar().currentMessage()
+    assert "1 frame missing" in window.statusBar().currentMessage()
+    assert window.timeline.warning.isVisibleTo(window) and "1 frame missing" in window.timeline.warning.text()
+    window.open_video(DEMO_VIDEO)                           # a sound file: the warning goes
+    assert not window.timeline.warning.isVisibleTo(window)
+
+
+def test_partial_checkpoint_asks_before_predicting(qtbot, window, tmp_path):
+    """A UMT encoder file fills only the encoder: the app asks; Yes predicts with it anyway."""
+    import torch
+
+    from checkpoint_files import tiny_umt_state
+    from salfom_core import create_model
+
+    umt = tmp_path / "umt_tiny.pth"
+    torch.save({"model": tiny_umt_state(create_model("salfom_tiny"))}, umt)
+    window.open_video(DEMO_VIDEO)
+    window.load_checkpoint(umt)
+    qtbot.waitUntil(lambda: window.partial_question is not None, timeout=60000)
+    assert "umt_tiny.pth" in window.partial_question.text() and "untrained" in window.partial_question.text()
+    assert window.checkpoint == str(umt) and window.settings.value("checkpoint") is None   # asked, not remembered
+    layer = next(l for l in window.state.layers if l.kind == "salfom")
+    assert not layer.running and not layer.done.any()
+    window.partial_question.done(QMessageBox.Yes)
+    layer = next(l for l in window.state.layers if l.kind == "salfom")
+    qtbot.waitUntil(lambda: layer.done.any(), timeout=60000)
+    window.session.inference.cancel_all(wait=True)
+
+
+def test_command_line_reproduces_frame_view_and_comparison(qtbot, window, oracle):
+    from salfom_app.main import apply_view_arguments, parse_args
+
+    args = parse_args([str(DEMO_VIDEO), "--maps", str(oracle), "--frame", "42", "--compare", "oracle"])
+    window.open_video(args.video)
+    window.add_map_folder(args.maps[0])
+    apply_view_arguments(window, args)
+    s = window.state
+    assert s.frame == 41 and s.view_mode == "split" and s.compare.name == "oracle" and s.active.name == "Centre bias"
+    wait_frame(qtbot, window, 41)
+    assert [p.layer_name for p in window.view.panes] == ["Centre bias", "oracle"]
+    assert window.timeline.position.text().startswith("frame 42 / 150")
+    # comparing with the active layer: the other one becomes active, never a layer beside itself
+    apply_view_arguments(window, parse_args([str(DEMO_VIDEO), "--compare", "Centre bias"]))
+    assert (s.active.name, s.compare.name) == ("oracle", "Centre bias")
+    apply_view_arguments(window, parse_args([str(DEMO_VIDEO), "--view", "single", "--compare", "nope"]))
+    assert "'nope'" in window.errors[-1] and "'oracle'" in window.errors[-1]
+    assert s.view_mode == "single" and len(window.view.panes) == 1
+
+
+def test_cancelled_export_leaves_no_partial_file_and_inference_stops_its_decoder(qtbot, window, tmp_path):
+    """A cancelled generator worker is closed at once (its cleanup runs), not at interpreter exit."""
+    import threading
+
+    window.open_video(DEMO_VIDEO)
+    target = tmp_path / "out" / "overlay.mp4"
+    worker = window.exporter.overlay(target)
+    qtbot.waitUntil(lambda: any(p.name.startswith(".overlay") for p in target.parent.glob(".*")), timeout=20000)
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        worker.quit()
+    assert not target.exists() and not list(target.parent.glob(".overlay*"))
+    before = threading.active_count()
+    window.cancel_all(wait=True)
+    qtbot.wait(200)
+    assert threading.active_count() <= before

@@ -61,3 +61,52 @@ def test_worst_frame_navigation():
     kld = -values
     layer.metrics["kld"] = kld            # for KLD the worst frames are the highest
     assert state.worst_frame(layer, "kld", +1) == 30
+
+
+def test_unknown_names_are_errors_not_new_state():
+    import pytest
+
+    state = ViewerState()
+    with pytest.raises(AttributeError):
+        state.curve_metrc = "nss"                  # a typo must not create a field nobody observes
+    with pytest.raises(AttributeError):
+        state.set_view(show_fixation=False)
+    with pytest.raises(ValueError):
+        state.set_view_mode("side-by-side")
+    with pytest.raises(ValueError):
+        state.set_curve_metric("accuracy")
+    layer = Layer("a", "salfom", 4, lambda i: None)
+    with pytest.raises(AttributeError):
+        layer.set(opacty=0.2)
+
+
+def test_every_interaction_setter_emits_what_changed():
+    state = ViewerState()
+    state.set_video(FakeVideo(), "v.mp4")
+    a = state.add_layer(Layer("a", "center-bias", 50, lambda i: None))
+    b = state.add_layer(Layer("b", "folder", 50, lambda i: None))
+    views, speeds = [], []
+    state.view_changed.connect(views.append)
+    state.speed_changed.connect(speeds.append)
+    state.set_active(b, compare=a)
+    state.set_compare(b)                           # b is active: they swap
+    assert (state.active, state.compare) == (a, b)
+    state.set_view_mode("split")
+    state.set_curve_metric("nss")
+    state.set_view(show_fixations=False, show_ground_truth=True)
+    state.set_view_mode("split")                   # no change: no signal
+    state.set_speed(2.0)
+    assert views == [("active", "compare"), ("active", "compare"), ("view_mode",), ("curve_metric",),
+                     ("show_fixations", "show_ground_truth")]
+    assert speeds == [2.0] and state.speed == 2.0 and state.curve_metric == "nss"
+
+
+def test_comparing_the_active_layer_swaps_instead_of_showing_it_twice():
+    state = ViewerState()
+    state.set_video(FakeVideo(), "v.mp4")
+    a = state.add_layer(Layer("a", "center-bias", 50, lambda i: None))
+    b = state.add_layer(Layer("b", "folder", 50, lambda i: None))
+    state.set_compare(a)
+    assert (state.active, state.compare) == (b, a)
+    state.set_active(a)
+    assert (state.active, state.compare) == (a, b)

@@ -126,9 +126,13 @@ def test_center_bias_on_the_real_clip_gives_finite_metrics(tmp_path):
 def test_cli_errors_name_the_file(tmp_path, capsys):
     bad = tmp_path / "broken.pth"
     bad.write_bytes(b"not a checkpoint")
-    video = tmp_path / "v"
+    from helpers import make_video
+
+    video = make_video(tmp_path / "v.mp4", n_frames=4)    # a real input: the checkpoint is what is wrong
     assert cli.main(["predict", str(video), "-c", str(bad), "-o", str(tmp_path / "o")]) == 2
     assert "broken.pth" in capsys.readouterr().err
+    assert cli.main(["predict", str(tmp_path / "v"), "-c", str(bad), "-o", str(tmp_path / "o")]) == 2
+    assert "v: no such file" in capsys.readouterr().err      # inputs are checked before a model loads
 
 
 @pytest.mark.slow

@@ -1,0 +1,277 @@
+"""The background jobs of the open video: inference per layer and the per-frame metrics.
+
+Both observe the `ViewerState`: inference reads the playhead (`state.frame`) before every
+batch, so any way of moving it (slider, curve click, worst-frame buttons, keys, playback)
+makes the model work around the new position first; metrics follow the layers' progress.
+Results come back on the GUI thread through the workers' Qt signals and go into the state.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication
+
+from salfom_core.engine import EngineSettings, pick_device
+from salfom_core.metrics import METRICS
+from salfom_core.model_cache import ModelCache
+
+from .state import Layer, ViewerState
+from .workers import close_on_abort, inference_worker, metrics_worker
+
+MODELS = ModelCache()        # one loaded model per device for the whole app, reused across videos
+
+
+def _checkpoint_errors():
+    from salfom_core import checkpoint
+
+    return checkpoint.CheckpointError, getattr(checkpoint, "PartialCheckpointError", None)
+
+
+def is_checkpoint_error(exc: BaseException) -> bool:
+    """Only these make the app forget a checkpoint (never a bad video, gaze or cache)."""
+    return isinstance(exc, _checkpoint_errors()[0])
+
+
+def is_partial_checkpoint(exc: BaseException) -> bool:
+    partial = _checkpoint_errors()[1]
+    return partial is not None and isinstance(exc, partial)
+
+
+def salfom_predictor(path: str, device: str, allow_partial: bool = False):
+    """The SalFoM predictor of a checkpoint from the shared model cache (loads in the caller's
+    thread: a worker). `allow_partial`: the user confirmed a checkpoint that fills only part of
+    the model."""
+    from salfom_core.engine import SalFoMPredictor
+
+    return MODELS.get(path, device, lambda: SalFoMPredictor.from_checkpoint(path, device=device,
+                                                                            allow_partial=allow_partial),
+                      variant="partial" if allow_partial else "")
+
+
+class InferenceJobs(QObject):
+    """One background inference worker per layer; the layer's `done`, `read`, `progress` and
+    `running` follow it. `failed(layer, exception)` reports errors; `loaded(layer)` says its
+    model loaded and its cache opened (the first result)."""
+
+    failed = Signal(object, object)
+    loaded = Signal(object)
+    integrity = Signal(object)        # the video's integrity warning after a full pass (str or None)
+
+    def __init__(self, state: ViewerState, cache_dir: str | None, prepare_layer: Callable[[Layer], None]):
+        super().__init__()
+        self.state = state
+        self.cache_dir = cache_dir
+        self.prepare_layer = prepare_layer          # e.g. restore the user's style for the layer's kind
+        self.workers: dict[str, object] = {}        # layer name -> running worker
+        self.closed = False                         # after shutdown, late results are dropped
+
+    def start(self, name: str, kind: str, make_predictor, source: str, settings: EngineSettings) -> Layer:
+        s = self.state
+        previous = self.workers.pop(name, None)
+        if previous is not None:
+            previous.quit()
+        layer = Layer(name, kind, s.n_frames, lambda i: None, source=str(source), running=True)
+        self.prepare_layer(layer)
+        s.add_layer(layer)
+        worker = close_on_abort(inference_worker(s.video_path, make_predictor, self.cache_dir, settings,
+                                                 self.playhead, _ignore_errors=True))      # errors go to `failed`
+        worker.yielded.connect(lambda item, layer=layer: self._step(layer, item))
+        worker.errored.connect(lambda exc, layer=layer: self._failed(layer, exc))
+        worker.finished.connect(lambda layer=layer, w=worker: self._finished(layer, w))
+        self.workers[name] = worker
+        worker.start()
+        return layer
+
+    def playhead(self) -> int:
+        """Read by the worker thread before each batch: an int read, safe without a lock."""
+        return self.state.frame
+
+    def _step(self, layer: Layer, item) -> None:
+        if self.closed or layer not in self.state.layers:
+            return
+        if isinstance(item, tuple) and item[0] == "integrity":
+            self.integrity.emit(item[1])
+            return
+        if isinstance(item, tuple) and item[0] == "store":
+            store = item[1]
+            layer.done = store.done.copy()
+            layer.set(read=store.read, progress=(int(layer.done.sum()), layer.n_frames, first_eta(store)))
+            self.loaded.emit(layer)
+        else:
+            layer.done[item.frames] = True
+            layer.set(progress=(item.done, item.total, item.eta_s))
+
+    def _failed(self, layer: Layer, exc: BaseException) -> None:
+        if self.closed:
+            return
+        layer.set(error=str(exc))
+        self.failed.emit(layer, exc)
+
+    def _finished(self, layer: Layer, worker) -> None:
+        if self.workers.get(layer.name) is worker:
+            del self.workers[layer.name]
+        if not self.closed:
+            layer.set(running=False)
+
+    def cancel(self, layer: Layer | None) -> None:
+        if layer is not None and layer.name in self.workers:
+            self.workers[layer.name].quit()
+
+    def cancel_all(self, wait: bool = False) -> None:
+        workers = list(self.workers.values())
+        for worker in workers:
+            worker.quit()
+        if wait:
+            wait_for(workers)
+
+    def shutdown(self) -> list:
+        """Stop every worker; returns them (to wait for). Results still queued are dropped."""
+        self.closed = True
+        workers = list(self.workers.values())
+        for worker in workers:
+            worker.quit()
+        return workers
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.workers)
+
+
+def first_eta(store) -> float:
+    """Before a batch is timed: the measured speed of this preset on this kind of device."""
+    from salfom_core.perf import estimate_seconds
+
+    preset, dtype = store.meta.get("preset"), store.meta.get("dtype")
+    if not preset:
+        return math.inf
+    estimate = estimate_seconds(preset, pick_device().type, dtype, len(store.missing()))
+    return math.inf if estimate is None else estimate
+
+
+def wait_for(workers, timeout_s: float = 30.0) -> None:
+    """Let aborted workers reach their next yield and end (a running QThread must not be destroyed)."""
+    deadline = time.monotonic() + timeout_s
+    while any(w.is_running for w in workers) and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+class MetricsJobs(QObject):
+    """Scores each layer's computed frames against the ground truth, a chunk at a time, in one
+    worker; `updated` asks for the curves to be redrawn (throttled while a model computes)."""
+
+    updated = Signal()
+    error = Signal(str)
+
+    def __init__(self, state: ViewerState, inference_running: Callable[[], bool]):
+        super().__init__()
+        self.state = state
+        self.inference_running = inference_running
+        self.job = None
+        self.stopping: list = []                     # reset jobs on their way out (shutdown waits for them)
+        self.closed = False
+        self.scored: dict[str, np.ndarray] = {}      # layer name -> frames claimed or scored
+        self.start_timer = QTimer(self, singleShot=True, interval=400)
+        self.start_timer.timeout.connect(self._start)
+        self.redraw_timer = QTimer(self, singleShot=True, interval=250)
+        self.redraw_timer.timeout.connect(self.updated.emit)
+        state.layers_changed.connect(self._observe_layers)
+        state.truth_changed.connect(self._truth_changed)
+
+    def _observe_layers(self) -> None:
+        for layer in self.state.layers:
+            layer.changed.connect(self._layer_changed)
+        self.schedule()
+
+    def _layer_changed(self, _layer, what) -> None:
+        if "progress" in what or "read" in what or "running" in what:
+            self.schedule()
+
+    def _truth_changed(self) -> None:
+        self.reset()
+        self.schedule()
+
+    def reset(self) -> None:
+        """A new video or new truth: stop scoring and forget what was scored."""
+        if self.job is not None:
+            self.job.quit()
+            self.stopping.append(self.job)
+            self.job = None
+        self.scored = {}
+
+    def schedule(self) -> None:
+        if self.state.truth is not None and not self.start_timer.isActive():
+            self.start_timer.start()
+
+    def pending(self) -> list:
+        s = self.state
+        if s.truth is None:
+            return []
+        jobs = []
+        for layer in s.layers:
+            scored = self.scored.setdefault(layer.name, np.zeros(layer.n_frames, bool))
+            todo = np.flatnonzero(layer.done & ~scored)
+            if len(todo):
+                jobs.append((layer.name, layer.read, todo))
+        return jobs
+
+    def _start(self) -> None:
+        if self.job is not None:
+            return
+        jobs = self.pending()
+        if not jobs:
+            return
+        for layer_name, _read, frames in jobs:
+            self.scored[layer_name][frames] = True      # claimed: not scheduled twice
+        worker = close_on_abort(metrics_worker(jobs, self.state.truth, METRICS, _ignore_errors=True))
+        # results of a job stopped by a reset (new truth) are dropped, not mixed with the new ones
+        worker.yielded.connect(lambda item, w=worker: self._step(item) if self.job is w else None)
+        worker.errored.connect(lambda exc: self.error.emit(str(exc)))
+        worker.finished.connect(lambda w=worker: self._finished(w))
+        self.job = worker
+        worker.start()
+
+    def _step(self, item) -> None:
+        name, frames, rows = item
+        layer = self.state.layer(name)
+        if layer is None:
+            return
+        for metric, values in rows.items():
+            array = layer.metrics.setdefault(metric, np.full(layer.n_frames, np.nan))
+            array[frames] = values
+        if not self.redraw_timer.isActive():
+            # while a model computes, curves refresh once a second: the GUI thread stays free
+            self.redraw_timer.start(1000 if self.inference_running() else 250)
+
+    def _finished(self, worker) -> None:
+        if self.job is worker:
+            self.job = None
+        if worker in self.stopping:
+            self.stopping.remove(worker)
+        if self.closed:
+            return
+        self.updated.emit()
+        if self.pending():
+            self.schedule()
+
+    def shutdown(self) -> list:
+        self.closed = True
+        self.start_timer.stop()
+        self.redraw_timer.stop()
+        self.reset()
+        self.state.truth_changed.disconnect(self._truth_changed)
+        self.state.layers_changed.disconnect(self._observe_layers)
+        for layer in self.state.layers:
+            layer.changed.disconnect(self._layer_changed)
+        return list(self.stopping)
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None or self.start_timer.isActive() or bool(self.pending())
+
+    def workers(self) -> list:
+        return ([self.job] if self.job is not None else []) + self.stopping

@@ -1,0 +1,283 @@
+"""What is open: the video, its gaze or annotations, map folders, the checkpoint; starting the
+layers' predictions. Errors come back as `error(title, text)`; nothing here raises to the GUI.
+
+The checkpoint is remembered (settings) only once a model loaded from it, and forgotten only
+on a checkpoint error, never because a video, gaze or cache failed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from superqt.utils import thread_worker
+
+from salfom_core.engine import CenterBiasPredictor, EngineSettings, pick_device
+from salfom_core.evaluate import AnnotationTruth, GazeTruth, MapFolder
+from salfom_core.gaze import find_annotations, load_gaze, read_annotation_folder
+from salfom_core.paths import PathKind, PathKindError, classify_path
+from salfom_core.video import open_video
+
+from .jobs import InferenceJobs, MetricsJobs, is_checkpoint_error, is_partial_checkpoint, salfom_predictor
+from .state import Layer, ViewerState
+from .weights_dialog import installed_checkpoint
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+DEMO_VIDEO = RESOURCES / "demo" / "demo.mp4"
+STYLE = ("colormap", "opacity", "threshold")
+VIEW_REMEMBERED = ("marker_style", "marker_size", "marker_opacity")
+NO_CHECKPOINT = ("No SalFoM checkpoint is loaded: showing the centre-bias baseline. Get the official DHF1K "
+                 "weights (Help > Get the SalFoM weights...), load a file (File > Load checkpoint...), or train "
+                 "one here (Train > New run...).")
+
+
+class Session(QObject):
+    error = Signal(str, str)                 # title, message
+    opened = Signal()                        # a new video is open
+    checkpoint_changed = Signal()            # remembered or forgotten
+    partial_checkpoint = Signal(str, str)    # path, what stays untrained: ask before going on
+    recent_changed = Signal()
+
+    def __init__(self, state: ViewerState, settings: QSettings, cache_dir: str | None, loader):
+        super().__init__()
+        self.state = state
+        self.settings = settings
+        self.loader = loader
+        self.inference = InferenceJobs(state, cache_dir, self._prepare_layer)
+        self.inference.failed.connect(self._inference_failed)
+        self.inference.loaded.connect(self._model_loaded)
+        self.metrics = MetricsJobs(state, lambda: self.inference.busy)
+        self.metrics.error.connect(lambda msg: self.error.emit("Metrics failed", msg))
+        self.checkpoint: str | None = settings.value("checkpoint") or None
+        if self.checkpoint and not Path(self.checkpoint).is_file():
+            self.checkpoint = None
+        self.checkpoint = self.checkpoint or installed_checkpoint()     # `salfom weights install`
+        self._checking = None                # a checkpoint being loaded while no video is open
+        state.layers_changed.connect(self._observe_layers)
+        self._restore_view()
+        state.view_changed.connect(self._save_view)
+
+    # ----------------------------------------------------------------- video, gaze, maps
+
+    def open_video(self, path, synthetic: bool | None = None, gaze: str | None = None) -> bool:
+        """Open a video (or frame folder), its gaze when found beside it, and start predicting."""
+        path = Path(path)
+        try:
+            video = open_video(path)
+        except Exception as exc:        # a bad file is a message; the open video (if any) stays
+            self.error.emit("Cannot open video", str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+            return False
+        self.inference.cancel_all(wait=True)
+        self.metrics.reset()
+        is_demo = path.resolve() == DEMO_VIDEO.resolve() if synthetic is None else synthetic
+        self.loader.configure(video_path=path, layers={})
+        self.state.set_video(video, path, synthetic=is_demo)
+        self.remember(path)
+        self.opened.emit()
+        gaze = gaze or gaze_beside(path)
+        if gaze:
+            self.open_gaze(gaze)
+        self.run_center_bias()
+        if self.checkpoint:
+            self.run_salfom(self.checkpoint)
+        return True
+
+    def open_gaze(self, path) -> bool:
+        """Gaze (CSV / SMI) or an annotation folder (maps/ and fixation/) for the open video."""
+        s = self.state
+        if s.video is None:
+            self.error.emit("No video", "Open a video before its gaze.")
+            return False
+        path = Path(path)
+        info = s.video.info
+        try:
+            if path.is_dir() and not list(path.glob("*.txt")):
+                ann = find_annotations(path)
+                gaze = read_annotation_folder(path, (info.width, info.height), info.fps) if ann.fixation_files else None
+                truth = AnnotationTruth(s.video_path.stem, ann)
+            else:
+                gaze = load_gaze(path, (info.width, info.height), info.frame_count, info.fps)
+                truth = GazeTruth(s.video_path.stem, gaze)
+        except Exception as exc:
+            self.error.emit("Cannot read gaze", str(exc))
+            return False
+        note = f" ({gaze.skipped} malformed rows skipped)" if gaze is not None and gaze.skipped else ""
+        observers = f", {len(gaze.observers)} observers" if gaze is not None and gaze.observers else ""
+        s.set_truth(gaze, truth, f"{path.name}{observers}{note}")
+        self.remember(path)
+        return True
+
+    def add_map_folder(self, path) -> Layer | None:
+        """Maps made elsewhere (another model) as a layer, resized to the video when needed."""
+        s = self.state
+        if s.video is None:
+            self.error.emit("No video", "Open a video before adding maps.")
+            return None
+        try:
+            folder = MapFolder(path)
+            folder.read(min(folder.files))       # unreadable images: say so now, not frame by frame
+        except Exception as exc:
+            self.error.emit("Cannot read maps", str(exc))
+            return None
+        size = (s.video.info.width, s.video.info.height)
+
+        def read(i, folder=folder, size=size):
+            m = folder.read(i)
+            if m is not None and (m.shape[1], m.shape[0]) != size:
+                import cv2
+                m = cv2.resize(m, size, interpolation=cv2.INTER_LINEAR)
+            return m
+
+        layer = Layer(Path(path).name, "folder", s.n_frames, read, source=str(path))
+        layer.done[[i for i in folder.files if i < s.n_frames]] = True
+        self._prepare_layer(layer)
+        s.add_layer(layer)
+        return layer
+
+    def open_any(self, path) -> None:
+        """Drop, recent file or command line: one decision of what a path is (salfom_core.paths)."""
+        try:
+            kind = classify_path(path)
+        except PathKindError as exc:
+            self.error.emit("Cannot open", str(exc))
+            return
+        if kind is PathKind.CHECKPOINT:
+            self.load_checkpoint(path)
+        elif kind in (PathKind.GAZE, PathKind.ANNOTATIONS):
+            self.open_gaze(path)
+        elif kind is PathKind.MAPS and self.state.video is not None:
+            self.add_map_folder(path)
+        elif kind is PathKind.DATASET:
+            self.error.emit("A dataset root", f"{path}: a dataset; open one of its videos (a folder with images/)")
+        else:
+            self.open_video(path)
+
+    def remember(self, path: Path) -> None:
+        recent = [p for p in (self.settings.value("recent") or []) if p != str(path)]
+        self.settings.setValue("recent", [str(path)] + recent[:9])
+        self.recent_changed.emit()
+
+    # ----------------------------------------------------------------- predictions
+
+    def run_center_bias(self) -> None:
+        if self.state.video is not None:
+            self.inference.start("Centre bias", "center-bias", CenterBiasPredictor, "built-in baseline",
+                                 EngineSettings(batch_size=64))
+
+    def run_salfom(self, checkpoint: str | None = None, allow_partial: bool = False) -> None:
+        checkpoint = str(checkpoint or self.checkpoint or "")
+        if not checkpoint:
+            self.error.emit("No SalFoM checkpoint", NO_CHECKPOINT)
+            return
+        if self.state.video is None:
+            return
+        device = str(pick_device())
+        name = f"SalFoM ({Path(checkpoint).stem})"
+        # the model loads in the worker thread: a 1.6 GB checkpoint never blocks the GUI
+        self.inference.start(name, "salfom", lambda: salfom_predictor(checkpoint, device, allow_partial), checkpoint,
+                             EngineSettings(batch_size=4 if device.startswith("cuda") else 1))
+
+    def load_checkpoint(self, path, allow_partial: bool = False) -> None:
+        """Predict with this checkpoint from now on; the next session gets it only once a model
+        loaded from it (settings are written then)."""
+        path = str(path)
+        if not Path(path).is_file():
+            self.error.emit("Cannot load checkpoint", f"{path}: no such file")
+            return
+        self.checkpoint = path
+        self.checkpoint_changed.emit()
+        if self.state.video is not None:
+            self.run_salfom(path, allow_partial)
+            return
+        device = str(pick_device())     # no video yet: load the model now, to know it is good
+        worker = thread_worker(salfom_predictor, start_thread=False, ignore_errors=True)(path, device, allow_partial)
+        worker.returned.connect(lambda _p: self._remember_checkpoint(path))
+        worker.errored.connect(lambda exc: self._checkpoint_failed(path, exc))
+        self._checking = worker
+        worker.start()
+
+    def _model_loaded(self, layer: Layer) -> None:
+        if layer.kind == "salfom":
+            self._remember_checkpoint(layer.source)
+
+    def _remember_checkpoint(self, path: str) -> None:
+        self.checkpoint = path
+        self.settings.setValue("checkpoint", path)
+        self.checkpoint_changed.emit()
+
+    def _inference_failed(self, layer: Layer, exc: BaseException) -> None:
+        if layer.kind == "salfom" and (is_partial_checkpoint(exc) or is_checkpoint_error(exc)):
+            self._checkpoint_failed(layer.source, exc)
+            return
+        message = str(exc)
+        if isinstance(exc, OSError) or type(exc).__name__ == "CacheError":
+            message = f"{message}\n\nThe prediction cache ({self.inference.cache_dir or 'the user cache'}) " \
+                      "cannot be used: choose another with --cache, or free the disk."
+        elif "out of memory" in message.lower():
+            message += "\n\nThe GPU ran out of memory. Close other GPU programs or predict on the CPU."
+        self.error.emit(f"{layer.name} failed", message)
+
+    def _checkpoint_failed(self, path: str, exc: BaseException) -> None:
+        if is_partial_checkpoint(exc):
+            self.partial_checkpoint.emit(path, str(exc))     # the window asks; the checkpoint stays as it was
+            return
+        self.error.emit("Cannot load checkpoint", str(exc))
+        if is_checkpoint_error(exc):
+            if self.checkpoint == path:
+                self.checkpoint = None
+            if self.settings.value("checkpoint") == path:
+                self.settings.remove("checkpoint")
+            self.checkpoint_changed.emit()
+
+    # ----------------------------------------------------------------- layer styles
+
+    def _prepare_layer(self, layer: Layer) -> None:
+        """A new layer looks as the user last left a layer of its kind (kept across restarts)."""
+        saved = self.settings.value(f"layer_style/{layer.kind}")
+        if isinstance(saved, dict):
+            layer.colormap = str(saved.get("colormap", layer.colormap))
+            layer.opacity = float(saved.get("opacity", layer.opacity))
+            layer.threshold = float(saved.get("threshold", layer.threshold))
+
+    def _restore_view(self) -> None:
+        """Fixation marker settings come back in the next session."""
+        saved = self.settings.value("view")
+        if isinstance(saved, dict):
+            try:
+                self.state.set_view(**{k: type(getattr(self.state, k))(v) for k, v in saved.items()
+                                       if k in VIEW_REMEMBERED})
+            except (ValueError, AttributeError, TypeError):
+                self.settings.remove("view")          # settings from another version: start fresh
+
+    def _save_view(self, what) -> None:
+        if set(what) & set(VIEW_REMEMBERED):
+            self.settings.setValue("view", {k: getattr(self.state, k) for k in VIEW_REMEMBERED})
+
+    def _observe_layers(self) -> None:
+        for layer in self.state.layers:
+            layer.changed.connect(self._save_style)
+
+    def _save_style(self, layer: Layer, what) -> None:
+        if set(what) & set(STYLE):
+            self.settings.setValue(f"layer_style/{layer.kind}", {k: getattr(layer, k) for k in STYLE})
+
+    # ----------------------------------------------------------------- status
+
+    @property
+    def busy(self) -> bool:
+        return self.inference.busy or self.metrics.busy
+
+    def shutdown(self) -> list:
+        """Stop every job (the window closes); returns the workers to wait for."""
+        extra = [self._checking] if self._checking is not None and self._checking.is_running else []
+        return self.inference.shutdown() + self.metrics.shutdown() + extra
+
+
+def gaze_beside(video: Path) -> str | None:
+    """`<stem>_gaze.csv`, `gaze/` (SMI exports) or an annotation folder next to the video."""
+    folder = video if video.is_dir() else video.parent
+    for candidate in (folder / f"{video.stem}_gaze.csv", folder / "gaze.csv", folder / "gaze"):
+        if candidate.exists():
+            return str(candidate)
+    if (folder / "fixation").is_dir() or (folder / "maps").is_dir():
+        return str(folder)
+    return None
