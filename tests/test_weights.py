@@ -178,7 +178,9 @@ def test_damaged_index_is_an_error_for_list_and_none_for_the_default(tmp_path, d
     assert "installed.json" in capsys.readouterr().err
     # predict without -c named the damaged list, not "none installed" (which sent the user to install again
     # into the same broken list)
-    assert cli.main(["predict", str(tmp_path / "clip.mp4"), "-o", str(tmp_path / "out"), "-q"]) == 2
+    video = make_video(tmp_path / "clip.mp4", n_frames=3)
+    assert cli.main(["predict", str(video), "-o", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
+                     "-q"]) == 2
     err = capsys.readouterr().err
     assert "installed.json" in err and "unreadable" in err and "none installed" not in err
 
