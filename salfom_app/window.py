@@ -22,7 +22,7 @@ from .panels import LayerPanel, MetricCurves, Timeline
 from .playback import Playback
 from .session import DEMO_VIDEO, Session
 from .state import Layer, ViewerState
-from .training import NewRunDialog, TrainingRun
+from .training import NewRunDialog, TrainingRun, gaze_sources
 from .dataset_panel import install_dataset_panel
 from .video_view import VideoView
 from .weights_dialog import NO_CHECKPOINT_BANNER, attach_weights_dialog
@@ -295,12 +295,17 @@ class MainWindow(QMainWindow):
     def new_training_run(self):
         import torch
 
-        dialog = NewRunDialog(self, cuda=torch.cuda.is_available())
+        dialog = NewRunDialog(self, cuda=torch.cuda.is_available(), gaze_sources=self.training_gaze_sources())
         if dialog.exec():
-            self.start_training(dialog.config())
+            self.start_training(dialog.config(), dialog.gaze_pairs())
 
-    def start_training(self, cfg) -> TrainingRun:
-        run = TrainingRun(cfg)
+    def training_gaze_sources(self) -> dict:
+        """The open video's gaze and the open dataset's, for Train > New run."""
+        return gaze_sources(self.state.video_path, self.session.gaze_path, self.dataset_panel.truths)
+
+    def start_training(self, cfg, gaze_pairs=None) -> TrainingRun:
+        """A run on cfg.data_root, or on data built first from `gaze_pairs` [(video, gaze)]."""
+        run = TrainingRun(cfg, gaze_pairs=gaze_pairs)
         run.best_checkpoint.connect(self.load_checkpoint)
         run.finished.connect(lambda code, run=run: self._training_finished(run, code))
         self.training_runs.append(run)
