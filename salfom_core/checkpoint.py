@@ -39,6 +39,10 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded; the message names the file and the problem."""
 
 
+class _ShapeMismatch(CheckpointError):
+    """The names fit a preset but the shapes do not: the file is for another preset."""
+
+
 class PartialCheckpointError(CheckpointError):
     """A checkpoint that fits the model but leaves whole parts of it untrained (e.g. a UMT
     encoder file: the decoder would keep its random initialisation). `untrained` lists the
@@ -211,7 +215,7 @@ def _match(own: Mapping[str, torch.Tensor], cfg, state: Mapping[str, torch.Tenso
     wrong = [f"{k} {tuple(v.shape)} (model: {tuple(own[k].shape)})"
              for k, v in converted.items() if tuple(v.shape) != tuple(own[k].shape)]
     if wrong:
-        raise CheckpointError(f"shapes do not fit {cfg.name}: {_first(wrong)}")
+        raise _ShapeMismatch(f"shapes do not fit {cfg.name}: {_first(wrong)}")
 
     # A checkpoint without pos_embed keeps the model's fixed sine-cosine table (spec).
     optional = {"encoder.pos_embed"}
@@ -302,9 +306,10 @@ def _skeleton(preset: str) -> tuple[Any, dict]:
 
 def _fit(state: Mapping[str, torch.Tensor], meta: dict) -> tuple[str, _Match]:
     """The preset a state dict is for (recorded in ours, else the one whose names and shapes fit)
-    and how it maps onto it; when none fits, the error of the most similar preset."""
+    and how it maps onto it; when none fits, the error of the most similar preset: one whose
+    shapes fit (a damaged file of that preset) before one whose shapes do not."""
     presets = [meta["preset"]] if meta.get("preset") else _by_similarity(state)
-    first_error = None
+    errors = []
     for preset in presets:
         try:
             cfg, own = _skeleton(preset)
@@ -313,8 +318,8 @@ def _fit(state: Mapping[str, torch.Tensor], meta: dict) -> tuple[str, _Match]:
         try:
             return preset, _match(own, cfg, state, meta)
         except CheckpointError as exc:
-            first_error = first_error or exc
-    raise first_error
+            errors.append(exc)
+    raise next((e for e in errors if not isinstance(e, _ShapeMismatch)), errors[0])
 
 
 def _by_similarity(state: Mapping[str, torch.Tensor]) -> list[str]:
