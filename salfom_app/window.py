@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
@@ -41,7 +41,9 @@ class MainWindow(QMainWindow):
         self.training_runs: list[TrainingRun] = []
         self.partial_question: QMessageBox | None = None
         self.loader = FrameLoader()
-        self.loader.failed.connect(lambda msg: self.report_error("Cannot read frame", msg))
+        # a bound slot, not a lambda: the loader's signals come from its own thread, and only a
+        # receiver that is a GUI-thread QObject makes PySide queue the call to the GUI thread
+        self.loader.failed.connect(self._frame_failed)
         self.session = Session(self.state, self.settings, cache_dir, self.loader)
         self.session.error.connect(self.report_error)
         self.session.opened.connect(self._video_opened)
@@ -209,6 +211,10 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(key), self, activated=slot)
 
     # ----------------------------------------------------------------- errors and status
+
+    @Slot(str)
+    def _frame_failed(self, message: str) -> None:
+        self.report_error("Cannot read frame", message)
 
     def report_error(self, title: str, message: str) -> None:
         """A dialog that says what and where; never modal-blocking, the session goes on."""

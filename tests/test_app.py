@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import av
@@ -510,6 +511,26 @@ def test_maps_folder_of_unreadable_images_is_an_error_message(qtbot, window, tmp
     assert window.view.bundle.maps[layer.name] is None
     assert any("0004.png" in e for e in window.errors)
     qtbot.waitUntil(lambda: not window.busy(), timeout=60000)        # metrics report it; nothing hangs
+
+
+def test_frame_loader_errors_reach_the_user_on_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    """The frame loader lives in its own thread: its failures must be shown by the GUI thread
+    (a dialog built in the loader thread corrupted painting and crashed the app at random)."""
+    threads = []
+    show = MainWindow.report_error
+    monkeypatch.setattr(MainWindow, "report_error",
+                        lambda self, title, message: (threads.append(threading.current_thread()),
+                                                      show(self, title, message)))
+    window.open_video(DEMO_VIDEO)
+    window.cancel_all(wait=True)
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0001.png"), np.full((272, 480), 128, np.uint8))
+    (folder / "0003.png").write_bytes(b"not a png at all")
+    window.state.set_active(window.add_map_folder(folder))
+    window.seek(2)
+    qtbot.waitUntil(lambda: any("0003.png" in e for e in window.errors), timeout=10000)
+    assert threads and all(t is threading.main_thread() for t in threads)
 
 
 def test_checkpoint_is_remembered_only_once_loaded_and_forgotten_only_for_checkpoint_errors(qtbot, window,
