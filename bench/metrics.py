@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from salfom_core import ground_truth as G
 from salfom_core import metrics as M
 
 
@@ -18,7 +19,7 @@ def frame(rng, shape=(360, 640), n_fix=50):
     fix[rng.integers(1, shape[0], n_fix), rng.integers(1, shape[1], n_fix)] = 1
     other = np.zeros(shape, np.uint8)
     other[rng.integers(1, shape[0], 500), rng.integers(1, shape[1], 500)] = 1
-    return fix, M.density_map(fix), other
+    return fix, G.density_map(fix), other
 
 
 def time_call(fn, repeats=30):

@@ -9,7 +9,9 @@ predicted yet are reported per video), and any predictions root of per-video map
 `salfom evaluate` runs: computed in a background thread, the visible rows first, cached on
 disk so that reopening a dataset is instant. The foot shows each model's DHF1K protocol
 score (pooled over all frames of all videos: the numbers `salfom evaluate` prints) once every
-video is scored. Double-clicking a row opens that video at the chosen model's worst frame.
+video is scored. The observers column counts each video's observers from its gaze (a CSV's
+observer column, SMI exports, make-dataset's gaze.csv; blank where plain annotations do not
+say), in the scoring thread. Double-clicking a row opens that video at the chosen model's worst frame.
 """
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileD
 from salfom_core import metrics
 from salfom_core.dataset_scores import CachedPredictions, DatasetScoring
 from salfom_core.evaluate import CenterBiasMaps, PredictionRoot, dataset_truths
+from salfom_core.observers import observer_count
+
+FIRST_MODEL_COLUMN = 3        # video, frames, observers, then one column per model
 
 
 class NumberItem(QTableWidgetItem):
@@ -46,6 +51,7 @@ class ScoringThread(QThread):
     """Scores the videos `scoring` lacks, the names in `priority` first (set from the GUI)."""
 
     loaded = Signal()                 # the cached scores are in scoring.results
+    counted = Signal(object)           # video name -> observers (None: unknown)
     scored = Signal(str)              # video name: its results are in scoring.results
     progress = Signal(int, int)       # videos done, total
     failed = Signal(str)
@@ -66,6 +72,7 @@ class ScoringThread(QThread):
         try:
             self.scoring.load_cached()    # file stats and JSON reads: off the GUI thread too
             self.loaded.emit()
+            self.counted.emit(count_observers(self.scoring.truths))
             while not self._stop.is_set():
                 todo = [n for n, t in truths.items() if self.scoring.missing(t)]
                 self.progress.emit(total - len(todo), total)
@@ -79,6 +86,18 @@ class ScoringThread(QThread):
                 self.scored.emit(name)
         except Exception as exc:     # a bad file: say which, keep the app alive
             self.failed.emit(str(exc))
+
+
+def count_observers(truths) -> dict[str, int | None]:
+    """Observers per video; an unreadable gaze file makes that count unknown, not an error
+    (the scores say what is wrong with the ground truth)."""
+    counts = {}
+    for truth in truths:
+        try:
+            counts[truth.name] = observer_count(truth)
+        except (OSError, ValueError, UnicodeDecodeError):
+            counts[truth.name] = None
+    return counts
 
 
 class DatasetPanel(QWidget):
@@ -98,6 +117,7 @@ class DatasetPanel(QWidget):
         self.scoring: DatasetScoring | None = None
         self.worker: ScoringThread | None = None
         self.errors: list[str] = []
+        self.observers: dict[str, int | None] = {}     # video -> observers, once counted
 
         self.title = QLabel("No dataset open (File > Open dataset...)")
         self.metric = QComboBox()
@@ -152,7 +172,7 @@ class DatasetPanel(QWidget):
         except (ValueError, OSError) as exc:
             self._error(str(exc))
             return False
-        self.root, self.truths = Path(root), truths
+        self.root, self.truths, self.observers = Path(root), truths, {}
         self.title.setText(f"{self.root.name}: {len(truths)} videos")
         self.opened.emit()
         self._restart()
@@ -193,6 +213,7 @@ class DatasetPanel(QWidget):
         self._fill_table()
         self.worker = ScoringThread(self.scoring, self)
         self.worker.loaded.connect(self._fill_scores)
+        self.worker.counted.connect(self._fill_observers)
         self.worker.scored.connect(self._video_scored)
         self.worker.progress.connect(self._progress)
         self.worker.failed.connect(self._error)
@@ -241,16 +262,32 @@ class DatasetPanel(QWidget):
     def _fill_table(self) -> None:
         self.table.setSortingEnabled(False)
         self.table.clear()
-        self.table.setColumnCount(2 + len(self.models))
-        self.table.setHorizontalHeaderLabels(["video", "frames", *[m.name for m in self.models]])
+        self.table.setColumnCount(FIRST_MODEL_COLUMN + len(self.models))
+        self.table.setHorizontalHeaderLabels(["video", "frames", "observers", *[m.name for m in self.models]])
         self.table.setRowCount(len(self.truths))
         for row, truth in enumerate(self.truths):
             item = QTableWidgetItem(truth.name)
             self.table.setItem(row, 0, item)
             self.table.setItem(row, 1, NumberItem(float(truth.n_frames), 0))
         self.table.setSortingEnabled(True)
+        self._fill_observers(self.observers)
         self._fill_scores()
         self._fill_foot()
+
+    def _fill_observers(self, counts: dict) -> None:
+        self.observers = {**self.observers, **counts}
+        sorting = self.table.isSortingEnabled()
+        self.table.setSortingEnabled(False)
+        for truth in self.truths:
+            row = self._row_of(truth.name)
+            if row is None or truth.name not in self.observers:
+                continue
+            count = self.observers[truth.name]
+            item = NumberItem(None if count is None else float(count), 0)
+            if count is None:
+                item.setToolTip("unknown: these annotations merge all observers into one fixation map")
+            self.table.setItem(row, 2, item)
+        self.table.setSortingEnabled(sorting)
 
     def _row_of(self, name: str) -> int | None:
         for row in range(self.table.rowCount()):
@@ -274,7 +311,7 @@ class DatasetPanel(QWidget):
                 item = NumberItem(None if scores is None else scores.mean(metric))
                 if scores is not None and scores.n_skipped:
                     item.setToolTip(scores.describe())
-                self.table.setItem(row, 2 + k, item)
+                self.table.setItem(row, FIRST_MODEL_COLUMN + k, item)
         self.table.setSortingEnabled(sorting)
 
     def _fill_foot(self) -> None:
@@ -307,7 +344,7 @@ class DatasetPanel(QWidget):
         item = self.table.item(row, 0)
         if item is None or self.scoring is None:
             return
-        model = self.models[column - 2] if column >= 2 else self.models[-1]
+        model = self.models[column - FIRST_MODEL_COLUMN] if column >= FIRST_MODEL_COLUMN else self.models[-1]
         self.open_worst(item.text(), model.name)
 
     def worst_frame(self, video: str, model: str) -> int | None:

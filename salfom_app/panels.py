@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from salfom_core.overlay import COLORMAPS
 
 from .interpolated import exact_note, strip_colours
-from .state import MARKER_STYLES, METRIC_LABELS, Layer, ViewerState
+from .state import MARKER_STYLES, METRIC_LABELS, Layer, ViewerState, follow_layers
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 LAYER_PENS = [(255, 170, 0), (80, 200, 255), (255, 90, 160), (140, 230, 100), (200, 160, 255)]
@@ -239,11 +239,7 @@ class LayerPanel(QWidget):
         return self.state.layers[row] if 0 <= row < len(self.state.layers) else None
 
     def refresh(self) -> None:
-        for layer in self._observed:
-            layer.changed.disconnect(self._layer_changed)
-        self._observed = list(self.state.layers)
-        for layer in self._observed:
-            layer.changed.connect(self._layer_changed)
+        self._observed = follow_layers(self._observed, self.state.layers, self._layer_changed)
         self.list.blockSignals(True)
         self.list.clear()
         for layer in self.state.layers:

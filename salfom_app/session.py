@@ -52,6 +52,7 @@ class Session(QObject):
             self.checkpoint = None
         self.checkpoint = self.checkpoint or installed_checkpoint()     # `salfom weights install`
         self._checking = None                # a checkpoint being loaded while no video is open
+        self.gaze_path: str | None = None    # the open video's gaze (Train > New run can train on it)
         state.layers_changed.connect(self._observe_layers)
         self._restore_view()
         state.view_changed.connect(self._save_view)
@@ -71,6 +72,7 @@ class Session(QObject):
         is_demo = path.resolve() == DEMO_VIDEO.resolve() if synthetic is None else synthetic
         self.loader.configure(video_path=path, layers={})
         self.state.set_video(video, path, synthetic=is_demo)
+        self.gaze_path = None
         self.remember(path)
         self.opened.emit()
         gaze = gaze or gaze_beside(path)
@@ -103,6 +105,7 @@ class Session(QObject):
         note = f" ({gaze.skipped} malformed rows skipped)" if gaze is not None and gaze.skipped else ""
         observers = f", {len(gaze.observers)} observers" if gaze is not None and gaze.observers else ""
         s.set_truth(gaze, truth, f"{path.name}{observers}{note}")
+        self.gaze_path = str(path)
         self.remember(path)
         return True
 

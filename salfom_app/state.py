@@ -81,6 +81,16 @@ class Layer:
         return out
 
 
+def follow_layers(observed: list[Layer], layers: list[Layer], slot: Callable) -> list[Layer]:
+    """Move `slot` from the `changed` signals of the layers watched so far to those of `layers`;
+    returns the new watch list (a copy: the state's list changes under it)."""
+    for layer in observed:
+        layer.changed.disconnect(slot)
+    for layer in layers:
+        layer.changed.connect(slot)
+    return list(layers)
+
+
 class ViewerState:
     """The open video, its layers, gaze and ground truth, the playhead, and view settings.
 

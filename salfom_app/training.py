@@ -1,5 +1,10 @@
 """Train > New run: a form, then `salfom train` in a separate process with live curves.
 
+"Train on" picks a dataset folder, or the open video's (or open dataset's) own gaze: the run
+then builds its training data from the recordings into `<output>/data` first (make-dataset,
+in the same child process: `salfom_core.gaze_training`, progress in the log, cancel and
+resume as for training), with the training videos as the validation split too.
+
 The run is a child process (a crash or out-of-memory there cannot take the GUI down). Its
 JSON-lines log is followed with a timer. "Stop" sends SIGTERM: the trainer finishes the step
 and saves `last.pt` (the best checkpoint is kept); "Cancel" kills it; "Resume" starts it again
@@ -15,11 +20,12 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QProcess, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from salfom_core.atomic import atomic_write_text
 from salfom_core.datasets import LAYOUTS
+from salfom_core.gaze_training import DATA_FOLDER, write_sources
 from salfom_core.models import list_models
 from salfom_core.train import TrainConfig
 from salfom_core.weights import default_encoder
@@ -44,12 +50,23 @@ def _path_row(edit: QLineEdit, folder: bool, parent) -> QWidget:
     return row
 
 
-class NewRunDialog(QDialog):
-    """The settings of a run; `config()` turns them into a TrainConfig."""
+FOLDER_SOURCE = "a dataset folder"
 
-    def __init__(self, parent=None, cuda: bool = False):
+
+class NewRunDialog(QDialog):
+    """The settings of a run; `config()` turns them into a TrainConfig.
+
+    `gaze_sources`: {label: [(video, gaze), ...]} the user may train on instead of a dataset
+    folder (the open video's gaze, the open dataset's videos with gaze)."""
+
+    def __init__(self, parent=None, cuda: bool = False, gaze_sources: dict[str, list[tuple[str, str]]] | None = None):
         super().__init__(parent)
         self.setWindowTitle("New training run")
+        self.gaze_sources = {k: v for k, v in (gaze_sources or {}).items() if v}
+        self.source = QComboBox()
+        self.source.addItems([FOLDER_SOURCE, *self.gaze_sources])
+        self.source_note = QLabel()
+        self.source_note.setWordWrap(True)
         self.data_root = QLineEdit()
         self.layout_box = QComboBox()
         self.layout_box.addItems(LAYOUTS)
@@ -69,7 +86,10 @@ class NewRunDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(["auto", "cuda", "cpu"] if cuda else ["cpu", "auto"])
         form = QFormLayout()
-        form.addRow("Dataset root", _path_row(self.data_root, True, self))
+        form.addRow("Train on", self.source)
+        form.addRow("", self.source_note)
+        self.data_row = _path_row(self.data_root, True, self)
+        form.addRow("Dataset root", self.data_row)
         form.addRow("Layout", self.layout_box)
         form.addRow("Preset", self.preset)
         form.addRow("Epochs", self.epochs)
@@ -87,10 +107,32 @@ class NewRunDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self.source.currentTextChanged.connect(self._source_changed)
+        self._source_changed(self.source.currentText())
+
+    def gaze_pairs(self) -> list[tuple[str, str]] | None:
+        """The (video, gaze) pairs to build the training data from; None: a dataset folder."""
+        return self.gaze_sources.get(self.source.currentText())
+
+    def _source_changed(self, label: str) -> None:
+        pairs = self.gaze_sources.get(label)
+        self.data_row.setEnabled(pairs is None)
+        self.layout_box.setEnabled(pairs is None)
+        if pairs is None:
+            self.source_note.setText("")
+            return
+        self.layout_box.setCurrentText("dhf1k")
+        self.source_note.setText(f"{len(pairs)} video(s) with gaze: the training data (DHF1K layout) is built into "
+                                 "<output>/data first; validation runs on the same videos, so its CC says how "
+                                 "well the model fits these observers, not how it generalises.")
 
     def config(self, **extra) -> TrainConfig:
-        return TrainConfig(data_root=self.data_root.text().strip(), output=self.output.text().strip(),
-                           layout=self.layout_box.currentText(), preset=self.preset.currentText(),
+        pairs = self.gaze_pairs()
+        output = self.output.text().strip()
+        data_root = str(Path(output) / DATA_FOLDER) if pairs is not None and output else self.data_root.text().strip()
+        return TrainConfig(data_root=data_root, output=output,
+                           layout="dhf1k" if pairs is not None else self.layout_box.currentText(),
+                           preset=self.preset.currentText(),
                            epochs=self.epochs.value(), lr=self.lr.value(), umt_checkpoint=self.umt.text().strip(),
                            device=self.device.currentText(), **extra)
 
@@ -101,8 +143,9 @@ class NewRunDialog(QDialog):
             cfg = self.config()
             if not cfg.output:
                 raise DatasetError("choose an output folder")
-            discover(cfg.data_root, cfg.layout, "train")
-            discover(cfg.data_root, cfg.layout, "val")
+            if self.gaze_pairs() is None:          # gaze: the data is built by the run itself
+                discover(cfg.data_root, cfg.layout, "train")
+                discover(cfg.data_root, cfg.layout, "val")
         except (DatasetError, OSError) as exc:
             self.error.setText(str(exc))
             return
@@ -121,10 +164,12 @@ class TrainingRun(QWidget):
     best_checkpoint = Signal(str)     # "Load best checkpoint" pressed
     finished = Signal(int)
 
-    def __init__(self, cfg: TrainConfig, parent=None):
+    def __init__(self, cfg: TrainConfig, parent=None, gaze_pairs: list[tuple[str, str]] | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"Training: {cfg.output}")
         self.cfg = cfg
+        self.gaze_pairs = gaze_pairs          # build the data from these first (None: cfg.data_root exists)
+        self.data_stopped = False             # stopped while building that data
         self.out = Path(cfg.output)
         self.config_path = self.out / "run.toml"
         self.log_path = self.out / "log.jsonl"
@@ -135,6 +180,8 @@ class TrainingRun(QWidget):
         self.process.readyReadStandardOutput.connect(self._output)
         self.process.finished.connect(self._finished)
         self.status = QLabel("starting...")
+        self.data_bar = QProgressBar()            # building the training data from gaze
+        self.data_bar.setVisible(False)
         self.loss_plot = pg.PlotWidget(title="training loss (KL - CC)")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen((255, 170, 0)))
         self.val_plot = pg.PlotWidget(title="validation CC")
@@ -158,6 +205,7 @@ class TrainingRun(QWidget):
         plots.addWidget(self.val_plot)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
+        layout.addWidget(self.data_bar)
         layout.addLayout(plots, 1)
         layout.addWidget(self.console)
         layout.addLayout(buttons)
@@ -170,7 +218,13 @@ class TrainingRun(QWidget):
     def start(self, resume: bool = False) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         write_config(self.cfg, self.config_path)
-        args = ["-m", "salfom_core.train", "--config", str(self.config_path)] + (["--resume"] if resume else [])
+        if self.gaze_pairs:
+            sources = write_sources(self.out, self.gaze_pairs)
+            args = ["-m", "salfom_core.gaze_training", "--config", str(self.config_path), "--sources", str(sources)]
+        else:
+            args = ["-m", "salfom_core.train", "--config", str(self.config_path)]
+        args += ["--resume"] if resume else []
+        self.data_stopped = False
         self.process.start(sys.executable, args)
         self.timer.start()
         self.status.setText("running" + (" (resumed)" if resume else ""))
@@ -209,7 +263,21 @@ class TrainingRun(QWidget):
 
     def _event(self, e: dict) -> None:
         kind = e.get("event")
-        if kind == "step":
+        if kind == "dataset":
+            self.data_bar.setVisible(True)
+            self.data_bar.setRange(0, e["total"])
+            self.data_bar.setValue(e["done"])
+            self.data_bar.setFormat(f"{e['video']}: frame %v of %m")
+            self.status.setText(f"building the training data from gaze: video {e['index'] + 1} of {e['videos']}")
+        elif kind == "dataset_done":
+            self.data_bar.setVisible(False)
+            self.console.appendPlainText(f"training data: {e['videos']} video(s), {e['frames']} frames "
+                                         f"({e['annotated']} with fixations) in {e['root']}")
+        elif kind == "dataset_stopped":
+            self.data_stopped = True
+            self.console.appendPlainText("stopped while building the training data; Resume continues it")
+        elif kind == "step":
+            self.data_bar.setVisible(False)
             self.steps.append(e["step"])
             self.losses.append(e["loss"])
             self.status.setText(f"epoch {e['epoch'] + 1}/{self.cfg.epochs}, step {e['step']}, loss {e['loss']:.4f}")
@@ -228,7 +296,9 @@ class TrainingRun(QWidget):
     def _finished(self, code: int, _status) -> None:
         self.poll_log()
         self.timer.stop()
-        if code == 0:
+        if code == 0 and self.data_stopped:
+            self.status.setText("stopped while building the training data; Resume continues it")
+        elif code == 0:
             self.status.setText("finished" if (self.out / "best.pt").exists() else "finished (no checkpoint)")
         else:
             self.status.setText(f"the training process ended with code {code}; see the output below. "
@@ -240,7 +310,9 @@ class TrainingRun(QWidget):
         running = self.running()
         self.stop_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
-        self.resume_button.setEnabled(not running and (self.out / "last.pt").exists())
+        # from gaze, Resume also continues training data that was stopped half built
+        self.resume_button.setEnabled(not running and ((self.out / "last.pt").exists()
+                                                       or bool(self.gaze_pairs) and self.config_path.exists()))
         self.load_button.setEnabled(not running and (self.out / "best.pt").exists())
 
     def shutdown(self) -> None:
@@ -250,3 +322,27 @@ class TrainingRun(QWidget):
             if not self.process.waitForFinished(10000):
                 self.process.kill()
                 self.process.waitForFinished(3000)
+
+
+def gaze_sources(video_path, video_gaze, truths) -> dict[str, list[tuple[str, str]]]:
+    """What Train > New run can train on besides a dataset folder: the open video with its gaze,
+    and the open dataset's videos that have gaze (raw gaze beside a video file, or fixation
+    maps in an annotated folder, which make-dataset turns back into fixations)."""
+    from salfom_core.evaluate import GazeTruth, gaze_beside
+
+    sources = {}
+    if video_path is not None and video_gaze:
+        sources["this video's gaze"] = [(str(video_path), str(video_gaze))]
+    pairs = []
+    for truth in truths or []:
+        if isinstance(truth, GazeTruth) and truth.video_path:
+            gaze = gaze_beside(Path(truth.video_path))
+            if gaze is not None:
+                pairs.append((truth.video_path, str(gaze)))
+        else:
+            ann = getattr(truth, "annotations", None)
+            if ann is not None and ann.fixation_files:
+                pairs.append((str(ann.root), str(ann.root)))
+    if pairs:
+        sources["this dataset's gaze"] = pairs
+    return sources

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from salfom_core.overlay import colormap_lut, observer_colour, one_per_observer
 
 from .interpolated import LABEL, DisplayReader, is_blend, stale
-from .state import Layer, ViewerState
+from .state import Layer, ViewerState, follow_layers
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -244,11 +244,7 @@ class VideoView(QWidget):
         self.request()
 
     def _layers_changed(self) -> None:
-        for layer in self._observed:
-            layer.changed.disconnect(self._layer_changed)
-        self._observed = list(self.state.layers)
-        for layer in self._observed:
-            layer.changed.connect(self._layer_changed)
+        self._observed = follow_layers(self._observed, self.state.layers, self._layer_changed)
         self._reconfigure()
 
     def _layer_changed(self, layer: Layer, what) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter,
                                QVBoxLayout, QWidget)
@@ -22,7 +22,7 @@ from .panels import LayerPanel, MetricCurves, Timeline
 from .playback import Playback
 from .session import DEMO_VIDEO, Session
 from .state import Layer, ViewerState
-from .training import NewRunDialog, TrainingRun
+from .training import NewRunDialog, TrainingRun, gaze_sources
 from .dataset_panel import install_dataset_panel
 from .video_view import VideoView
 from .weights_dialog import NO_CHECKPOINT_BANNER, attach_weights_dialog
@@ -41,7 +41,9 @@ class MainWindow(QMainWindow):
         self.training_runs: list[TrainingRun] = []
         self.partial_question: QMessageBox | None = None
         self.loader = FrameLoader()
-        self.loader.failed.connect(lambda msg: self.report_error("Cannot read frame", msg))
+        # a bound slot, not a lambda: the loader's signals come from its own thread, and only a
+        # receiver that is a GUI-thread QObject makes PySide queue the call to the GUI thread
+        self.loader.failed.connect(self._frame_failed)
         self.session = Session(self.state, self.settings, cache_dir, self.loader)
         self.session.error.connect(self.report_error)
         self.session.opened.connect(self._video_opened)
@@ -210,6 +212,10 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- errors and status
 
+    @Slot(str)
+    def _frame_failed(self, message: str) -> None:
+        self.report_error("Cannot read frame", message)
+
     def report_error(self, title: str, message: str) -> None:
         """A dialog that says what and where; never modal-blocking, the session goes on."""
         self.errors.append(f"{title}: {message}")
@@ -295,12 +301,17 @@ class MainWindow(QMainWindow):
     def new_training_run(self):
         import torch
 
-        dialog = NewRunDialog(self, cuda=torch.cuda.is_available())
+        dialog = NewRunDialog(self, cuda=torch.cuda.is_available(), gaze_sources=self.training_gaze_sources())
         if dialog.exec():
-            self.start_training(dialog.config())
+            self.start_training(dialog.config(), dialog.gaze_pairs())
 
-    def start_training(self, cfg) -> TrainingRun:
-        run = TrainingRun(cfg)
+    def training_gaze_sources(self) -> dict:
+        """The open video's gaze and the open dataset's, for Train > New run."""
+        return gaze_sources(self.state.video_path, self.session.gaze_path, self.dataset_panel.truths)
+
+    def start_training(self, cfg, gaze_pairs=None) -> TrainingRun:
+        """A run on cfg.data_root, or on data built first from `gaze_pairs` [(video, gaze)]."""
+        run = TrainingRun(cfg, gaze_pairs=gaze_pairs)
         run.best_checkpoint.connect(self.load_checkpoint)
         run.finished.connect(lambda code, run=run: self._training_finished(run, code))
         self.training_runs.append(run)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
+
+STALE_TEMP_AGE_S = 30.0     # a temporary file untouched this long belongs to a write that was killed
 
 
 def _read_umask() -> int:
@@ -58,3 +61,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, sync: bool = True) 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, min_age_s: float = STALE_TEMP_AGE_S) -> None:
+    """Delete the temporaries (`.NAME.XXXX.tmp`) of writes that were killed before their rename.
+
+    A killed process cannot clean up after itself; a younger temporary may be another
+    process's write in progress, so it stays.
+    """
+    now = time.time()
+    for path in Path(folder).glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > min_age_s:
+                path.unlink()

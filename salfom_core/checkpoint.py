@@ -8,7 +8,6 @@ Three kinds of source are recognised:
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
 import pickle
@@ -20,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from .atomic import atomic_write
+from .fingerprint import file_sha256
 from .models import create_model, list_models
 from .models.convert import (convert_official_salfom, convert_umt_encoder, is_official_salfom,
                              is_umt_encoder, strip_prefixes)
@@ -37,6 +37,10 @@ PART_NAMES = {"encoder": "UMT encoder", "tcfe": "TCFE branch", "dfd": "DFD decod
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded; the message names the file and the problem."""
+
+
+class _ShapeMismatch(CheckpointError):
+    """The names fit a preset but the shapes do not: the file is for another preset."""
 
 
 class PartialCheckpointError(CheckpointError):
@@ -211,7 +215,7 @@ def _match(own: Mapping[str, torch.Tensor], cfg, state: Mapping[str, torch.Tenso
     wrong = [f"{k} {tuple(v.shape)} (model: {tuple(own[k].shape)})"
              for k, v in converted.items() if tuple(v.shape) != tuple(own[k].shape)]
     if wrong:
-        raise CheckpointError(f"shapes do not fit {cfg.name}: {_first(wrong)}")
+        raise _ShapeMismatch(f"shapes do not fit {cfg.name}: {_first(wrong)}")
 
     # A checkpoint without pos_embed keeps the model's fixed sine-cosine table (spec).
     optional = {"encoder.pos_embed"}
@@ -302,9 +306,10 @@ def _skeleton(preset: str) -> tuple[Any, dict]:
 
 def _fit(state: Mapping[str, torch.Tensor], meta: dict) -> tuple[str, _Match]:
     """The preset a state dict is for (recorded in ours, else the one whose names and shapes fit)
-    and how it maps onto it; when none fits, the error of the most similar preset."""
+    and how it maps onto it; when none fits, the error of the most similar preset: one whose
+    shapes fit (a damaged file of that preset) before one whose shapes do not."""
     presets = [meta["preset"]] if meta.get("preset") else _by_similarity(state)
-    first_error = None
+    errors = []
     for preset in presets:
         try:
             cfg, own = _skeleton(preset)
@@ -313,8 +318,8 @@ def _fit(state: Mapping[str, torch.Tensor], meta: dict) -> tuple[str, _Match]:
         try:
             return preset, _match(own, cfg, state, meta)
         except CheckpointError as exc:
-            first_error = first_error or exc
-    raise first_error
+            errors.append(exc)
+    raise next((e for e in errors if not isinstance(e, _ShapeMismatch)), errors[0])
 
 
 def _by_similarity(state: Mapping[str, torch.Tensor]) -> list[str]:
@@ -376,14 +381,6 @@ def describe_checkpoint(path: str | os.PathLike, sha256: str | None = None) -> C
         preset=preset, parameters=sum(v.numel() for v in match.converted.values()),
         fills=[p for p in MODEL_PARTS if p in parts and p not in match.untrained],
         untrained=match.untrained, ignored=len(match.ignored), training=_jsonable(training))
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _jsonable(value):

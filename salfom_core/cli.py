@@ -23,6 +23,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import ConfigError
+from .options import check_frame_rate, parse_size
 
 BASELINE = "center-bias"
 
@@ -60,6 +61,7 @@ def cmd_predict(args) -> int:
         raise ConfigError(f"--stride must be at least 1, not {args.stride}")
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     colormap_lut(args.colormap)
+    check_frame_rate(args.fps, "--fps")
     require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
     _check_overlay_gaze(args)
     videos, names, notes = output_names(args.videos)
@@ -139,11 +141,14 @@ def cmd_gaze_convert(args) -> int:
     from .video import open_video
 
     screen = ScreenGeometry(*parse_size(args.screen, "--screen"))
+    check_frame_rate(args.fps, "--fps")
+    if args.frames is not None and args.frames < 1:
+        raise ConfigError(f"--frames {args.frames}: the video's frame count must be at least 1")
     if args.video:
         with open_video(args.video) as source:
             size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
             _warn_integrity(source)
-    elif args.size and args.frames:
+    elif args.size and args.frames is not None:
         size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps
     else:
         raise ConfigError("give --video, or --size WxH and --frames N")
@@ -153,14 +158,6 @@ def cmd_gaze_convert(args) -> int:
     print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
           f"{f' ({note})' if note else ''}", file=sys.stderr)
     return 0
-
-
-def parse_size(text: str, option: str) -> tuple[int, int]:
-    """`WxH` with positive whole numbers, else a ConfigError naming the option."""
-    parts = text.lower().split("x")
-    if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        return int(parts[0]), int(parts[1])
-    raise ConfigError(f"{option} {text!r}: expected WIDTHxHEIGHT in pixels, both above 0 (e.g. 1440x900)")
 
 
 def cmd_info(args) -> int:
@@ -265,6 +262,10 @@ def main(argv=None) -> int:
     except torch.OutOfMemoryError:
         print(f"salfom {args.command}: error: out of memory; try a smaller --batch-size", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:       # Ctrl-C: a cancel, not a crash
+        resumes = "; the same command resumes from the maps already in the cache" if args.command == "predict" else ""
+        print(f"salfom {args.command}: interrupted{resumes}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

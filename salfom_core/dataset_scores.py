@@ -86,7 +86,7 @@ class CachedPredictions:
         precision); found on first use, in the scoring thread: describing a checkpoint reads it."""
         if self._keys is None:
             from .checkpoint import describe_checkpoint
-            from .video import file_fingerprint
+            from .fingerprint import file_fingerprint
 
             preset = describe_checkpoint(self.checkpoint).preset
             fingerprint = file_fingerprint(self.checkpoint)

@@ -19,9 +19,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .files import list_images
 from .gaze import AnnotationFolder, find_annotations
 from .preprocess import clip_tensor, preprocess_frame
-from .video import list_images, read_rgb
+from .video import read_rgb
 
 SPLITS = {"dhf1k": {"train": "train", "val": "val"},
           "hollywood": {"train": "training", "val": "testing"},

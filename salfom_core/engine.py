@@ -37,7 +37,8 @@ from .devices import (DeviceOutOfMemory, default_batch_size, release_cached_memo
 from .plan import target_batches
 from .preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD
 from .store import PredictionStore
-from .video import VideoSource, file_fingerprint
+from .fingerprint import file_fingerprint
+from .video import VideoSource
 
 PADDINGS = ("repeat", "reverse")
 COMMIT_INTERVAL_S = 1.0       # how often finished maps are made durable on disk

@@ -11,8 +11,10 @@ import numpy as np
 
 from . import metrics
 from .errors import ConfigError
+from .files import list_images, natural_key, numbered_files
 from .gaze import AnnotationFolder, GazeData, find_annotations
-from .video import list_images, numbered_files, read_grey
+from .ground_truth import DHF1K_SIGMA, density_map
+from .video import read_grey
 
 
 class GroundTruth:
@@ -52,7 +54,7 @@ class GazeTruth(GroundTruth):
 
     name: str
     gaze: GazeData
-    sigma: float = metrics.DHF1K_SIGMA
+    sigma: float = DHF1K_SIGMA
     grid: bool = False
     video_path: str = ""          # the video the gaze belongs to, when known (the app opens it)
 
@@ -65,7 +67,7 @@ class GazeTruth(GroundTruth):
 
     def gt_map(self, index):
         fix = self.fixations(index)
-        return metrics.density_map(fix, self.sigma) if fix.any() else None
+        return density_map(fix, self.sigma) if fix.any() else None
 
 
 class MapFolder:
@@ -450,7 +452,7 @@ def gaze_beside(video: Path) -> Path | None:
 def gaze_truths(folder: Path) -> list[GazeTruth]:
     """Every video file of `folder` that has its gaze beside it; ground truth from the gaze."""
     from .gaze import load_gaze
-    from .video import natural_key, open_video
+    from .video import open_video
 
     truths = []
     for video in sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES), key=natural_key):

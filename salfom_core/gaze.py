@@ -1,7 +1,7 @@
 """Per-frame fixations from eye-tracking exports and annotation folders.
 
 Coordinates are video pixels in the benchmark's convention: the 1-based pixel (r, c) is at
-(x, y) = (c, r), so `metrics.fixation_map` puts a point at pixel (round(y), round(x)) exactly
+(x, y) = (c, r), so `ground_truth.fixation_map` puts a point at pixel (round(y), round(x)) exactly
 as DHF1K's scripts do. Frames are 0-based. Malformed input rows are skipped and counted in
 `GazeData.skipped`, never fatal; samples outside the picture (beyond [0, W] x [0, H]) or
 outside the video's frames are dropped and counted in `GazeData.outside` / `outside_frames`.
@@ -26,8 +26,9 @@ import numpy as np
 
 from .atomic import atomic_write_text
 from .errors import ConfigError
-from .metrics import fixation_map
-from .video import natural_key, numbered_files, read_grey
+from .files import natural_key, numbered_files
+from .ground_truth import fixation_map
+from .video import read_grey
 
 
 class GazeError(ValueError):

@@ -8,7 +8,7 @@
                           make_dataset.json      sources, settings, whether the video is complete
 
 Fixation maps are the converted fixations (`GazeData.fixation_map`, DHF1K's record_mapping
-rule); continuous maps are `metrics.density_map` of them (make_gauss_masks: a Gaussian of
+rule); continuous maps are `ground_truth.density_map` of them (make_gauss_masks: a Gaussian of
 FWHM 30 px at every fixated pixel, divided by the maximum), stored as 8-bit PNG. A frame
 without fixations gets its image only: no map, so training and evaluation treat it as not
 annotated (and `evaluate` reports it as "no fixation").
@@ -29,13 +29,15 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from . import metrics
 from .atomic import atomic_write_bytes, atomic_write_text
 from .datasets import SPLITS
 from .errors import SalfomError
+from .fingerprint import file_fingerprint
 from .gaze import GazeData, ScreenGeometry, load_gaze, write_csv
+from .ground_truth import density_map
+from .options import parse_size
 from .outputs import video_name
-from .video import file_fingerprint, open_video
+from .video import open_video
 
 IMAGE_FORMATS = ("png", "jpg")
 MANIFEST = "make_dataset.json"
@@ -147,7 +149,7 @@ def write_frame(folder: Path, k: int, frame: np.ndarray, gaze: GazeData, setting
     stem = f"{k + 1:04d}"
     fixations = gaze.fixation_map(k, grid=settings.grid)
     if fixations.any():
-        gt = np.round(metrics.density_map(fixations) * 255).astype(np.uint8)
+        gt = np.round(density_map(fixations) * 255).astype(np.uint8)
         _write_image(folder / "maps" / f"{stem}.png", gt)
         _write_image(folder / "fixation" / f"{stem}.png", fixations * 255)
         _write_mat(folder / "fixation" / "maps" / f"{stem}.mat", fixations)
@@ -208,8 +210,6 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from tqdm import tqdm
-
-    from .cli import parse_size
 
     screen = parse_size(args.screen, "--screen")
     settings = DatasetSettings(args.split, args.image_format, args.grid, screen)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .video import file_fingerprint
+from .fingerprint import file_fingerprint
 
 
 class ModelCache:

@@ -10,7 +10,7 @@ import enum
 import os
 from pathlib import Path
 
-from .video import IMAGE_SUFFIXES, list_images
+from .files import IMAGE_SUFFIXES, list_images
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
 GAZE_SUFFIXES = (".csv", ".txt", ".tsv")

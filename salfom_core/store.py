@@ -18,23 +18,20 @@ that cannot be used raises `CacheError` naming it.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_write_bytes, atomic_write_text
+from .atomic import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
 from .errors import CacheError
 
 ENTRY_FILES = ("meta.json", "maps.u8", "done.npy")
-STALE_TEMP_AGE_S = 30.0     # a temporary file this old belongs to a write that was killed
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +159,7 @@ class PredictionStore:
 
     def _remove_stale_temp_files(self) -> None:
         """`atomic_write` temporaries (`.done.npy.XXXX.tmp`) of a write that was killed."""
-        now = time.time()
-        for path in self.folder.glob(".*.tmp"):
-            with contextlib.suppress(OSError):
-                if now - path.stat().st_mtime > STALE_TEMP_AGE_S:
-                    path.unlink()
+        remove_stale_temporaries(self.folder)
 
     # ------------------------------------------------------------------ use
 

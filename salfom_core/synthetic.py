@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .metrics import density_map, fixation_map
+from .ground_truth import density_map, fixation_map
 
 
 def object_track(n_frames: int, size: tuple[int, int], seed: int = 0, n_objects: int = 1) -> np.ndarray:

@@ -36,7 +36,7 @@ from .datasets import LAYOUTS, TrainClips, ValClips
 from .devices import PRECISIONS, DeviceOutOfMemory, release_cached_memory, resolve_device
 from .errors import ConfigError
 from .losses import kl_cc_loss
-from .models import create_model
+from .models import create_model, list_models
 from .preprocess import postprocess_map
 
 
@@ -72,6 +72,8 @@ class TrainConfig:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read the training config ({exc})") from None
         raw = raw.get("train", raw)
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: [train] must be a table of settings, not {raw!r}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
@@ -91,6 +93,11 @@ class TrainConfig:
             raise ConfigError(f"{where}: data_root is required")
         if self.layout not in LAYOUTS:
             raise ConfigError(f"{where}: layout must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
+        if self.preset not in list_models():
+            raise ConfigError(f"{where}: preset must be one of {', '.join(list_models())}, not {self.preset!r}")
+        for name in ("lr", "weight_decay"):     # Adam's own check names neither the file nor the field
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ConfigError(f"{where}: {name} must be a number of at least 0, not {getattr(self, name)}")
         if self.amp not in PRECISIONS:
             raise ConfigError(f"{where}: amp must be one of {', '.join(PRECISIONS)}, not {self.amp!r}")
         for name in ("epochs", "batch_size", "val_every", "val_stride", "patience"):
@@ -409,7 +416,7 @@ def main(argv=None) -> int:
     add_arguments(parser)
     try:
         return run(parser.parse_args(argv))
-    except (ValueError, DeviceOutOfMemory) as exc:
+    except (ValueError, OSError, DeviceOutOfMemory) as exc:      # as the `salfom` CLI: one line, exit 2
         print(f"salfom train: error: {exc}", file=sys.stderr)
         return 2
 

@@ -9,17 +9,15 @@ scrubbing cost one decode per frame. Nothing is buffered beyond the decoder's ow
 from __future__ import annotations
 
 import bisect
-import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
+from .files import IMAGE_SUFFIXES, list_images
+from .fingerprint import file_fingerprint, frame_files_fingerprint
 
 class VideoError(ValueError):
     """A video that cannot be opened or read; the message names the file."""
@@ -111,18 +109,6 @@ def open_video(path: str | os.PathLike, fps: float = 30.0) -> VideoSource:
     if path.is_dir():
         return FrameFolder(path / "images" if (path / "images").is_dir() else path, fps)
     return VideoFile(path)
-
-
-def file_fingerprint(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """A content hash of a file without reading all of it: size plus first, middle and last MiB."""
-    path = Path(path)
-    size = path.stat().st_size
-    h = hashlib.sha256(str(size).encode())
-    with open(path, "rb") as fh:
-        for offset in sorted({0, max(0, size // 2 - chunk // 2), max(0, size - chunk)}):
-            fh.seek(offset)
-            h.update(fh.read(chunk))
-    return h.hexdigest()[:32]
 
 
 # --------------------------------------------------------------------------- files (PyAV)
@@ -436,30 +422,6 @@ def _reason(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- frame folders
 
 
-_NUMBER = re.compile(r"(\d+)")
-
-
-def natural_key(path: Path):
-    return [int(part) if part.isdigit() else part.lower() for part in _NUMBER.split(path.stem)]
-
-
-def list_images(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
-                  key=natural_key)
-
-
-def numbered_files(folder: Path, suffixes=IMAGE_SUFFIXES) -> dict[int, Path]:
-    """0-based frame -> file, from the last number in each name (`0001.png`, `Name_001.png`
-    are frame 0: files are numbered from 1)."""
-    out = {}
-    if folder.is_dir():
-        for path in sorted(folder.iterdir(), key=natural_key):
-            numbers = _NUMBER.findall(path.stem)
-            if path.suffix.lower() in suffixes and numbers:
-                out[int(numbers[-1]) - 1] = path
-    return out
-
-
 def read_grey(path: Path) -> np.ndarray | None:
     """An 8-bit greyscale image, or None when it cannot be read (callers name the problem)."""
     import cv2
@@ -508,9 +470,4 @@ class FrameFolder(VideoSource):
             yield index, self.read(index)
 
     def content_key(self) -> str:
-        h = hashlib.sha256()
-        for f in self.files:
-            st = f.stat()
-            h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}".encode())
-        h.update(file_fingerprint(self.files[0]).encode())
-        return h.hexdigest()[:32]
+        return frame_files_fingerprint(self.files)

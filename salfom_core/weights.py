@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, remove_stale_temporaries
 from .checkpoint import CheckpointError, CheckpointInfo, describe_checkpoint, describe_parts, kind_phrase
 
 ROLES = ("predict", "encoder")
@@ -148,6 +148,7 @@ def resolve_checkpoint(checkpoint: str | None) -> str:
         return checkpoint
     installed_default = default_checkpoint()
     if installed_default is None:
+        _read_index()      # a damaged list of installed weights is named, not taken for "none installed"
         raise WeightsError("no checkpoint given (-c) and none installed: download the SalFoM DHF1K weights "
                            f"({SOURCE_REPOSITORY}, \"Model weights\") and run `salfom weights install FILE`, "
                            "or use -c center-bias")
@@ -187,6 +188,7 @@ def install(path: str | os.PathLike, make_default: bool = True,
         entry = {"name": name, "kind": info.kind, "role": info.role, "preset": info.preset,
                  "parameters": info.parameters, "size": info.size, "sha256": info.sha256,
                  "source": str(source.resolve()), "installed": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        remove_stale_temporaries(_entry_path(entry).parent)    # the copies of installs that were killed
         _copy_checked(source, _entry_path(entry), info.sha256, progress)
         index["entries"] = [e for e in index["entries"] if e["name"] != name] + [entry]
     else:

@@ -44,3 +44,13 @@ def make_video(path: Path, n_frames: int = 30, size=(64, 48), fps: int = 25, cod
 def frame_id(frame: np.ndarray) -> int:
     """Inverse of level() for a decoded frame."""
     return int(round((float(frame.mean()) - 8) / 8))
+
+
+def open_store(tmp_path: Path, video, predictor, settings=None):
+    """The prediction store `predict_video` writes for this video, predictor and settings."""
+    from salfom_core.engine import EngineSettings
+    from salfom_core.store import PredictionStore
+
+    settings = EngineSettings() if settings is None else settings
+    return PredictionStore.open(tmp_path / "cache", video.content_key(), predictor.key, settings.cache_fields(),
+                                len(video), video.info.height, video.info.width)

@@ -1,5 +1,5 @@
 """The user's hands for Qt tests and the app benchmark: real mouse events on real widgets."""
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
@@ -29,3 +29,14 @@ def drag_slider(slider, value: int, steps: int = 5) -> None:
                             Qt.LeftButton, Qt.NoModifier)
         QApplication.sendEvent(slider, event)
     QTest.mouseRelease(slider, Qt.LeftButton, Qt.NoModifier, QPoint(x, start.y()))
+
+
+def make_window(qtbot, tmp_path):
+    """A shown main window with its own settings file and cache (none of the user's leak in)."""
+    from salfom_app.window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    w = MainWindow(cache_dir=str(tmp_path / "cache"), settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    return w

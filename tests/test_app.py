@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import av
@@ -11,9 +12,9 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from qt_helpers import drag_slider
+from qt_helpers import drag_slider, make_window
 from salfom_app.window import DEMO_VIDEO, MainWindow
-from salfom_core.metrics import density_map
+from salfom_core.ground_truth import density_map
 from salfom_core.synthetic import object_track, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,10 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture()
 def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = MainWindow(cache_dir=str(tmp_path / "cache"), settings=settings)
-    qtbot.addWidget(w)
-    w.show()
+    w = make_window(qtbot, tmp_path)
     yield w
     w.close()
 
@@ -513,6 +511,26 @@ def test_maps_folder_of_unreadable_images_is_an_error_message(qtbot, window, tmp
     assert window.view.bundle.maps[layer.name] is None
     assert any("0004.png" in e for e in window.errors)
     qtbot.waitUntil(lambda: not window.busy(), timeout=60000)        # metrics report it; nothing hangs
+
+
+def test_frame_loader_errors_reach_the_user_on_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
+    """The frame loader lives in its own thread: its failures must be shown by the GUI thread
+    (a dialog built in the loader thread corrupted painting and crashed the app at random)."""
+    threads = []
+    show = MainWindow.report_error
+    monkeypatch.setattr(MainWindow, "report_error",
+                        lambda self, title, message: (threads.append(threading.current_thread()),
+                                                      show(self, title, message)))
+    window.open_video(DEMO_VIDEO)
+    window.cancel_all(wait=True)
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0001.png"), np.full((272, 480), 128, np.uint8))
+    (folder / "0003.png").write_bytes(b"not a png at all")
+    window.state.set_active(window.add_map_folder(folder))
+    window.seek(2)
+    qtbot.waitUntil(lambda: any("0003.png" in e for e in window.errors), timeout=10000)
+    assert threads and all(t is threading.main_thread() for t in threads)
 
 
 def test_checkpoint_is_remembered_only_once_loaded_and_forgotten_only_for_checkpoint_errors(qtbot, window,

@@ -5,12 +5,12 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 
 from salfom_app.interpolated import (EXACT, EXACT_ARGB, INTERPOLATED_ARGB, MISSING_ARGB, DisplayReader,
                                      covered, exact_note, read_layers, stale, strip_colours)
-from salfom_app.window import DEMO_VIDEO, MainWindow
+from qt_helpers import make_window
+from salfom_app.window import DEMO_VIDEO
 from salfom_core.engine import EngineSettings
 from salfom_core.interpolate import blend
 
@@ -56,10 +56,7 @@ class GatedPredictor:
 
 @pytest.fixture()
 def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = MainWindow(cache_dir=str(tmp_path / "cache"), settings=settings)
-    qtbot.addWidget(w)
-    w.show()
+    w = make_window(qtbot, tmp_path)
     yield w
     w.close()
 

@@ -289,3 +289,23 @@ def test_checkpoints_of_a_compiled_model_load(tmp_path):
     model, report = load_model(tmp_path / "compiled.pt")
     assert report.kind == "studio"
     assert_same_weights(source, model)
+
+
+@pytest.mark.parametrize("damage", ["umt without a block", "official without a tensor"])
+def test_a_damaged_small_file_names_its_own_preset(tmp_path, damage):
+    # Their classifier heads (710 and 400 wide) made the large preset look likelier, and the
+    # error said "shapes do not fit salfom_l16": a preset whose shapes never fitted the file.
+    model = create_model("salfom_tiny")
+    if damage == "umt without a block":
+        state = {k: v for k, v in tiny_umt_state(model).items() if not k.startswith("backbone.blocks.1.")}
+        expected = "missing keys for salfom_tiny: encoder.blocks.1."
+    else:
+        state = tiny_official_state(model)
+        del state["conv_2D_6.weight"]
+        expected = "missing keys for salfom_tiny"
+    path = tmp_path / "damaged.pth"
+    torch.save({"model": state}, path)
+    for call in (lambda: load_model(path, allow_partial=True), lambda: describe_checkpoint(path)):
+        with pytest.raises(CheckpointError) as info:
+            call()
+        assert expected in str(info.value) and "salfom_l16" not in str(info.value)

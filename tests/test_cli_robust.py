@@ -109,6 +109,14 @@ def test_a_shorter_clip_leaves_no_stale_maps(tmp_path, capsys):
     (["gaze-convert", "{tmp}/g.csv", "--size", "64by48", "--frames", "5", "-o", "{tmp}/o.csv"], "--size"),
     (["predict", "{tmp}/absent.mp4", "-c", "{tmp}/absent.pth", "-o", "{tmp}/out", "--colormap", "rainbow"],
      "colormap 'rainbow'"),
+    # a frame folder's frame rate: 0 or NaN made an overlay fail after all the work, and
+    # gaze-convert write an empty CSV with exit code 0
+    (["predict", "{tmp}/frames", "-c", "center-bias", "-o", "{tmp}/out", "--fps", "0"], "--fps 0"),
+    (["predict", "{tmp}/frames", "-c", "center-bias", "-o", "{tmp}/out", "--fps", "nan"], "--fps nan"),
+    (["gaze-convert", "{tmp}/g.csv", "--size", "64x48", "--frames", "5", "--fps", "0", "-o", "{tmp}/o.csv"],
+     "--fps 0"),
+    (["gaze-convert", "{tmp}/g.csv", "--size", "64x48", "--frames", "-4", "-o", "{tmp}/o.csv"], "--frames -4"),
+    (["gaze-convert", "{tmp}/g.csv", "--size", "64x48", "--frames", "0", "-o", "{tmp}/o.csv"], "--frames 0"),
 ])
 def test_user_errors_are_one_line_and_exit_code_2(tmp_path, capsys, argv, words):
     # the files named do not exist: the setting is checked before any of them is opened
@@ -169,3 +177,17 @@ def test_gaze_convert_several_smi_files_equals_their_folder(tmp_path):
     assert cli.main(["gaze-convert", *map(str, files), "--video", str(video), "-o", str(by_files)]) == 0
     assert cli.main(["gaze-convert", str(tmp_path / "three"), "--video", str(video), "-o", str(by_folder)]) == 0
     assert by_files.read_text() == by_folder.read_text() and len(by_files.read_text().splitlines()) > 100
+
+
+def test_ctrl_c_is_one_line_saying_the_cache_resumes(tmp_path, capsys, monkeypatch):
+    # Ctrl-C printed a KeyboardInterrupt traceback from inside the model
+    from salfom_core import engine
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "predict_video", interrupted)
+    video = make_video(tmp_path / "clip.mp4", n_frames=3)
+    assert predict(video, "-o", tmp_path / "out", cache=tmp_path / "cache") == 130
+    line = error_line(capsys)
+    assert line.startswith("salfom predict: interrupted") and "resume" in line

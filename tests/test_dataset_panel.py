@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from conftest import shared_path
+from salfom_app.dataset_panel import FIRST_MODEL_COLUMN
 from salfom_app.window import MainWindow
 from salfom_core import cli
 
@@ -61,18 +62,18 @@ def test_dataset_panel(qtbot, tmp_path, dataset):
 
     # sorting by the centre bias's CC column: ascending values
     table = panel.table
-    table.sortItems(2, Qt.AscendingOrder)
-    values = [table.item(r, 2).value for r in range(table.rowCount())]
+    table.sortItems(FIRST_MODEL_COLUMN, Qt.AscendingOrder)
+    values = [table.item(r, FIRST_MODEL_COLUMN).value for r in range(table.rowCount())]
     assert values == sorted(values) and len(values) == 2
-    table.sortItems(2, Qt.DescendingOrder)
-    assert [table.item(r, 2).value for r in range(table.rowCount())] == sorted(values, reverse=True)
+    table.sortItems(FIRST_MODEL_COLUMN, Qt.DescendingOrder)
+    assert [table.item(r, FIRST_MODEL_COLUMN).value for r in range(table.rowCount())] == sorted(values, reverse=True)
 
     # double-click on the centre-bias cell of the UCF clip: the video opens at its worst CC frame
     row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == "Diving-Side-001")
     worst = panel.scoring.results[("Diving-Side-001", "center-bias")].worst_frame("cc")
     frame_cc = [v["cc"] for v in panel.scoring.results[("Diving-Side-001", "center-bias")].values]
     assert worst == int(np.nanargmin(frame_cc))
-    rect = table.visualItemRect(table.item(row, 2))
+    rect = table.visualItemRect(table.item(row, FIRST_MODEL_COLUMN))
     qtbot.mouseClick(table.viewport(), Qt.LeftButton, pos=rect.center())     # a real double-click: press first
     qtbot.mouseDClick(table.viewport(), Qt.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: w.state.video_path is not None and w.state.frame == worst, timeout=20000)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import make_video
+from helpers import make_video, open_store
 from salfom_core import create_model
 from salfom_core.engine import (CenterBiasPredictor, EngineSettings, SalFoMPredictor, predict_video,
                                 window_indices)
@@ -45,11 +45,6 @@ def video(tmp_path):
     source = open_video(make_video(tmp_path / "v.mp4", n_frames=23, size=(64, 48)))
     yield source
     source.close()
-
-
-def open_store(tmp_path, video, predictor, settings=EngineSettings()):
-    return PredictionStore.open(tmp_path / "cache", video.content_key(), predictor.key, settings.cache_fields(),
-                                len(video), video.info.height, video.info.width)
 
 
 @pytest.mark.parametrize("padding", ["repeat", "reverse"])

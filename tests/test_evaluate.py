@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from salfom_core import cli, metrics
+from salfom_core.ground_truth import density_map
 from salfom_core.evaluate import AnnotationTruth, EvaluationGapError, GazeTruth, MapFolder, score_model
 from salfom_core.gaze import find_annotations, read_csv, write_csv
 from salfom_core.synthetic import write_annotated_video, write_dataset
@@ -98,7 +99,7 @@ def test_gaze_covering_some_frames_scores_only_those(tmp_path, capsys):
     # the scored frames' values are those of the metrics themselves (independent oracle: metrics module)
     fix = gaze.fixation_map(3)
     pred = MapFolder(folder / "maps").read(3)
-    assert result.videos[0].values[3]["cc"] == pytest.approx(metrics.cc(pred, metrics.density_map(fix)))
+    assert result.videos[0].values[3]["cc"] == pytest.approx(metrics.cc(pred, density_map(fix)))
     with pytest.raises(EvaluationGapError, match=r"clip: frame 11 has no fixation"):
         score_model("maps", [(truth, MapFolder(folder / "maps").read)], strict=True)
 

@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import make_video
+from helpers import make_video, open_store
 from salfom_core import cli, create_model, save_checkpoint
 from salfom_core.engine import EngineSettings, iter_predict, predict_video
 from salfom_core.interpolate import (bracket, interpolated_map, interpolation_warnings, iter_blends,
                                      map_or_blend, read_interpolation_record)
 from salfom_core.plan import target_batches
 from salfom_core.preprocess import IMAGENET_MEAN, IMAGENET_STD
-from salfom_core.store import PredictionStore
 from salfom_core.video import open_video
 
 
@@ -68,11 +67,6 @@ def video(tmp_path):
     source = open_video(make_video(tmp_path / "v.mp4", n_frames=23, size=(64, 48)))
     yield source
     source.close()
-
-
-def open_store(tmp_path, video, predictor, settings):
-    return PredictionStore.open(tmp_path / "cache", video.content_key(), predictor.key, settings.cache_fields(),
-                                len(video), video.info.height, video.info.width)
 
 
 def test_engine_computes_coarse_to_fine_from_the_playhead(tmp_path, video):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from conftest import shared_path
+from salfom_core import ground_truth as G
 from salfom_core import metrics as M
 
 
@@ -151,17 +152,17 @@ def test_fixation_map_rounding_bounds_and_grid():
     shape = (5, 6)
     xs = np.array([2.5, 0.4, 6.0, 3.49, -1])
     ys = np.array([1.5, 2, 2, 4.51, 2])
-    m = M.fixation_map(xs, ys, shape)
+    m = G.fixation_map(xs, ys, shape)
     # (2.5, 1.5) -> 1-based (2, 3) half away from zero; x=0.4 -> 0 and x=6 >= W dropped; (3.49, 4.51) -> (5, 3) dropped (y >= H)
     assert np.argwhere(m).tolist() == [[1, 2]]
-    grid = M.fixation_map(np.array([2., 4]), np.array([1., 3]), shape, groups=[0, 0], grid=True)
+    grid = G.fixation_map(np.array([2., 4]), np.array([1., 3]), shape, groups=[0, 0], grid=True)
     assert np.argwhere(grid).tolist() == [[0, 1], [0, 3], [2, 1], [2, 3]]
 
 
 def test_density_map_of_one_point_has_dhf1k_width():
     f = np.zeros((101, 101))
     f[50, 50] = 1
-    d = M.density_map(f)
+    d = G.density_map(f)
     assert d.max() == 1.0 and d[50, 50] == 1.0
     half = d[50, 50:]
     # full width at half maximum 30 px: the value 15 px out is one half
@@ -174,7 +175,7 @@ def test_density_map_matches_official_dhf1k_maps():
     for k in (1, 7, 20):
         fix = cv2.imread(str(root / "fixation" / f"{k:04d}.png"), cv2.IMREAD_GRAYSCALE)
         official = cv2.imread(str(root / "maps" / f"{k:04d}.png"), cv2.IMREAD_GRAYSCALE)
-        values.append(M.cc(M.density_map(fix), official))
+        values.append(M.cc(G.density_map(fix), official))
     assert min(values) > 0.99
 
 

@@ -45,6 +45,10 @@ def tiny_config(dataset, output, **extra) -> TrainConfig:
     ("batch_size", True, "batch_size must be an integer"),
     ("amp", "fp8", "amp must be one of bf16, fp16, off, not 'fp8'"),
     ("epochs", 0, "epochs must be at least 1"),
+    # these reached torch (Adam, create_model) and came back without the file or the field
+    ("lr", -1.0, "lr must be a number of at least 0, not -1.0"),
+    ("weight_decay", -0.5, "weight_decay must be a number of at least 0, not -0.5"),
+    ("preset", "salfom_xl", "preset must be one of salfom_l16, salfom_tiny, not 'salfom_xl'"),
 ])
 def test_bad_config_values_are_one_line_and_exit_code_2(tmp_path, capsys, field, value, words):
     config = write_toml(tmp_path / "run.toml", data_root=str(tmp_path), **{field: value})
@@ -54,6 +58,34 @@ def test_bad_config_values_are_one_line_and_exit_code_2(tmp_path, capsys, field,
     assert train_mod.main(["--config", str(config)]) == 2          # torchrun's entry point
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and all(words in line and "run.toml" in line for line in lines)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[train]\ndata_root = \"x\"\nlr = nan\n", "lr must be a number of at least 0, not nan"),
+    ("[train]\ndata_root = \"x\"\nweight_decay = inf\n", "weight_decay must be a number of at least 0, not inf"),
+    ("train = 5\n", "[train] must be a table of settings"),            # a TypeError traceback before
+    ("data_root = \"x\"\ntrain = 5\n", "[train] must be a table of settings"),
+])
+def test_config_that_is_not_a_table_or_not_finite_is_one_line(tmp_path, capsys, text, words):
+    config = tmp_path / "run.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match="run.toml"):
+        TrainConfig.from_toml(config)
+    assert cli.main(["train", "--config", str(config)]) == 2
+    assert train_mod.main(["--config", str(config)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and all(words in line and "run.toml" in line for line in lines)
+
+
+def test_torchrun_entry_point_turns_an_unusable_output_folder_into_one_line(tmp_path, capsys):
+    # `-m salfom_core.train` (torchrun's entry point) printed a traceback for any OSError
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    config = write_toml(tmp_path / "run.toml", data_root=str(tmp_path), preset="salfom_tiny", device="cpu",
+                        output=str(blocker / "run"))
+    assert train_mod.main(["--config", str(config)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("salfom train: error:") and "file/run" in lines[0]
 
 
 def test_a_float_field_takes_an_integer(tmp_path):

@@ -113,6 +113,20 @@ def test_an_interrupted_install_leaves_nothing_behind(tmp_path, data_dir, donor)
     assert weights.default_checkpoint().name == "old.pt"
 
 
+def test_a_killed_install_leaves_no_temporary_file_after_the_next_one(tmp_path, data_dir, donor):
+    # a killed process (SIGKILL, power loss) cannot clean up: its temporary copy, as large as
+    # the checkpoint (1.6 GB official), stayed in the data folder for ever
+    weights.install(studio_file(tmp_path / "old.pt", donor))
+    folder = data_dir / "weights" / "studio"
+    killed, running = folder / ".big.pt.k1ll3d.tmp", folder / ".other.pt.w0rk1n.tmp"
+    killed.write_bytes(b"\0" * 1000)
+    running.write_bytes(b"\0" * 1000)          # another process's install, being written now
+    hour_ago = os.path.getmtime(killed) - 3600
+    os.utime(killed, (hour_ago, hour_ago))
+    weights.install(studio_file(tmp_path / "new.pt", create_model("salfom_tiny")))
+    assert not killed.exists() and running.exists()
+
+
 def test_a_file_that_changes_while_installing_is_refused(tmp_path, data_dir, donor, monkeypatch):
     path = studio_file(tmp_path / "moving.pt", donor)
     checked = weights.check
@@ -162,6 +176,13 @@ def test_damaged_index_is_an_error_for_list_and_none_for_the_default(tmp_path, d
     assert weights.default_checkpoint() is None
     assert cli.main(["weights", "list"]) == 2
     assert "installed.json" in capsys.readouterr().err
+    # predict without -c named the damaged list, not "none installed" (which sent the user to install again
+    # into the same broken list)
+    video = make_video(tmp_path / "clip.mp4", n_frames=3)
+    assert cli.main(["predict", str(video), "-o", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
+                     "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "installed.json" in err and "unreadable" in err and "none installed" not in err
 
 
 def test_cli_weights_info_and_predict_without_checkpoint(tmp_path, data_dir, donor, capsys):

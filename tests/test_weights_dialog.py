@@ -4,11 +4,11 @@ import threading
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings
 
 from checkpoint_files import not_checkpoints, tiny_umt_state
+from qt_helpers import make_window
 from salfom_app import weights_dialog
-from salfom_app.window import DEMO_VIDEO, MainWindow
+from salfom_app.window import DEMO_VIDEO
 from salfom_core import create_model, save_checkpoint, weights
 
 
@@ -16,14 +16,6 @@ from salfom_core import create_model, save_checkpoint, weights
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SALFOM_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
-
-
-def make_window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = MainWindow(cache_dir=str(tmp_path / "cache"), settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    return w
 
 
 def tiny_checkpoint(path):
