@@ -76,8 +76,10 @@ def test_validation_on_two_ranks_equals_one_rank_with_an_odd_number_of_clips(dat
     single = _scores(dataset, 5, 0, 1)
     both = run_ranks(_validate_rank, 2, dataset, 5)
     assert both[0] == both[1]
+    # float32 forwards in another process (other thread count, batch split) differ in the last
+    # bits (4e-8 relative seen); a padded duplicate clip would move a mean of 5 clips by percents
     for name, value in single.items():
-        assert both[0][name] == pytest.approx(value, rel=1e-9, abs=1e-12), name
+        assert both[0][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
 
 
 # --------------------------------------------------------------------------- SIGTERM
