@@ -5,11 +5,11 @@ import os
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from conftest import shared_path
+from qt_helpers import make_window
 from salfom_app.dataset_panel import FIRST_MODEL_COLUMN
-from salfom_app.window import MainWindow
 from salfom_core import cli
 
 
@@ -25,14 +25,6 @@ def dataset(tmp_path):
         os.symlink(folder, root / "val" / name)
         os.symlink(folder / "maps", pred / name)
     return root, pred
-
-
-def make_window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = MainWindow(cache_dir=str(tmp_path / "cache"), settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    return w
 
 
 @pytest.mark.slow
