@@ -48,3 +48,14 @@ def load_golden_weights(path) -> dict:
     import torch
 
     return torch.load(path, mmap=True, weights_only=True)
+
+
+@pytest.fixture()
+def video(tmp_path):
+    """A 23-frame video whose frame k is grey at helpers.level(k) (test_engine, test_interpolate)."""
+    from helpers import make_video
+    from salfom_core.video import open_video
+
+    source = open_video(make_video(tmp_path / "v.mp4", n_frames=23, size=(64, 48)))
+    yield source
+    source.close()

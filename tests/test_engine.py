@@ -3,13 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import make_video, open_store
+from helpers import open_store
 from salfom_core import create_model
 from salfom_core.engine import (CenterBiasPredictor, EngineSettings, SalFoMPredictor, predict_video,
                                 window_indices)
 from salfom_core.preprocess import IMAGENET_MEAN, IMAGENET_STD
 from salfom_core.store import PredictionStore
-from salfom_core.video import open_video
 
 
 def test_window_indices_by_hand():
@@ -38,13 +37,6 @@ class RecordingPredictor:
         maps = np.zeros((clips.shape[0], 16, 16), np.float32)
         maps[:, :8] = 1.0          # top half salient: an orientation the output must keep
         return maps
-
-
-@pytest.fixture()
-def video(tmp_path):
-    source = open_video(make_video(tmp_path / "v.mp4", n_frames=23, size=(64, 48)))
-    yield source
-    source.close()
 
 
 @pytest.mark.parametrize("padding", ["repeat", "reverse"])

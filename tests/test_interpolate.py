@@ -14,7 +14,6 @@ from salfom_core.interpolate import (bracket, interpolated_map, interpolation_wa
                                      map_or_blend, read_interpolation_record)
 from salfom_core.plan import target_batches
 from salfom_core.preprocess import IMAGENET_MEAN, IMAGENET_STD
-from salfom_core.video import open_video
 
 
 def test_blend_values_at_known_frames():
@@ -60,13 +59,6 @@ class SpotPredictor:
         for b, k in enumerate(ids):
             maps[b, :, k] = 1.0
         return maps
-
-
-@pytest.fixture()
-def video(tmp_path):
-    source = open_video(make_video(tmp_path / "v.mp4", n_frames=23, size=(64, 48)))
-    yield source
-    source.close()
 
 
 def test_engine_computes_coarse_to_fine_from_the_playhead(tmp_path, video):
