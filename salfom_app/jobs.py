@@ -25,20 +25,17 @@ from .workers import close_on_abort, inference_worker, metrics_worker
 MODELS = ModelCache()        # one loaded model per device for the whole app, reused across videos
 
 
-def _checkpoint_errors():
-    from salfom_core import checkpoint
-
-    return checkpoint.CheckpointError, getattr(checkpoint, "PartialCheckpointError", None)
-
-
 def is_checkpoint_error(exc: BaseException) -> bool:
     """Only these make the app forget a checkpoint (never a bad video, gaze or cache)."""
-    return isinstance(exc, _checkpoint_errors()[0])
+    from salfom_core.checkpoint import CheckpointError
+
+    return isinstance(exc, CheckpointError)
 
 
 def is_partial_checkpoint(exc: BaseException) -> bool:
-    partial = _checkpoint_errors()[1]
-    return partial is not None and isinstance(exc, partial)
+    from salfom_core.checkpoint import PartialCheckpointError
+
+    return isinstance(exc, PartialCheckpointError)
 
 
 def salfom_predictor(path: str, device: str, allow_partial: bool = False):

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from superqt.utils import thread_worker
 
 from salfom_core.engine import CenterBiasPredictor, EngineSettings, pick_device
+from salfom_core.errors import CacheError
 from salfom_core.evaluate import AnnotationTruth, GazeTruth, MapFolder
 from salfom_core.gaze import find_annotations, load_gaze, read_annotation_folder
 from salfom_core.paths import PathKind, PathKindError, classify_path
@@ -208,11 +209,11 @@ class Session(QObject):
         self.checkpoint_changed.emit()
 
     def _inference_failed(self, layer: Layer, exc: BaseException) -> None:
-        if layer.kind == "salfom" and (is_partial_checkpoint(exc) or is_checkpoint_error(exc)):
+        if layer.kind == "salfom" and is_checkpoint_error(exc):      # a partial one is a checkpoint error too
             self._checkpoint_failed(layer.source, exc)
             return
         message = str(exc)
-        if isinstance(exc, OSError) or type(exc).__name__ == "CacheError":
+        if isinstance(exc, (OSError, CacheError)):
             message = f"{message}\n\nThe prediction cache ({self.inference.cache_dir or 'the user cache'}) " \
                       "cannot be used: choose another with --cache, or free the disk."
         elif "out of memory" in message.lower():
