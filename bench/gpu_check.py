@@ -201,7 +201,6 @@ def golden_model(golden: Path | None, smoke: bool, device: torch.device | None =
     loaded as tests/test_golden.py loads them); in a smoke run salfom_tiny with its own
     parameter names filled by the same rule."""
     from fill_rule import fill, official_state_dict
-
     from salfom_core import create_model, load_weights
 
     with torch.device(device or "cpu"):     # random initialisation of 400 M weights is slow on the CPU
@@ -234,8 +233,7 @@ def _set_tf32(enabled: bool) -> None:
 
 def step_accuracy(args, report: Reporter) -> None:
     from fill_rule import golden_input
-
-    from salfom_core.checkpoint import save_checkpoint
+    from salfom_core.models.checkpoint import save_checkpoint
 
     golden = _golden_dir(args)
     t0 = time.perf_counter()
@@ -312,7 +310,7 @@ def _synthetic_clip(path: Path, n_frames: int = 24, size=(128, 96)) -> Path:
     """A small AVI (MJPEG, written by OpenCV) of a moving disc, for the smoke run."""
     import cv2
 
-    from salfom_core.synthetic import object_track, render_frames
+    from salfom_core.io.synthetic import object_track, render_frames
 
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, size)
     for frame in render_frames(object_track(n_frames, size), size):
@@ -325,7 +323,7 @@ def _first_frames(clip: Path, n: int, folder: Path) -> Path:
     """The first n frames of the clip, as decoded, into a frame folder (PNG: lossless)."""
     import cv2
 
-    from salfom_core.video import open_video
+    from salfom_core.io.video import open_video
 
     folder.mkdir(parents=True, exist_ok=True)
     with open_video(clip) as source:
@@ -369,7 +367,7 @@ def step_e2e(args, report: Reporter) -> None:
 
 
 def _e2e_predict(args, report: Reporter, work: Path, device: torch.device) -> None:
-    from salfom_core.checkpoint import save_checkpoint
+    from salfom_core.models.checkpoint import save_checkpoint
 
     checkpoint = work / "golden.pt"
     if not checkpoint.exists():    # step 2 writes it; build it here when step 2 did not get that far
@@ -408,7 +406,7 @@ def _e2e_predict(args, report: Reporter, work: Path, device: torch.device) -> No
 
 
 def _e2e_train(args, report: Reporter, work: Path, device: torch.device) -> None:
-    from salfom_core.synthetic import write_dataset
+    from salfom_core.io.synthetic import write_dataset
 
     smoke = args.smoke
     n_train, epochs = (3, 2) if smoke else (10, 2)
@@ -442,9 +440,9 @@ def _check_best_reloads(report: Reporter, run: Path, data: Path, device: torch.d
     """best.pt loads (weights_only) and scores the validation CC the run logged for it."""
     from torch.utils.data import DataLoader
 
-    from salfom_core.checkpoint import load_model
-    from salfom_core.datasets import ValClips
-    from salfom_core.train import validate
+    from salfom_core.models.checkpoint import load_model
+    from salfom_core.training.datasets import ValClips
+    from salfom_core.training.loop import validate
 
     best = [v for v in vals if v.get("best")]
     if not (run / "best.pt").exists() or not best:

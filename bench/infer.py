@@ -29,8 +29,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import (device_name, matmul_tflops, peak_fields, profile, synchronize, timed,  # noqa: E402
-                    window_flops)
+from common import device_name, matmul_tflops, peak_fields, profile, synchronize, timed, window_flops  # noqa: E402
 from salfom_core import create_model  # noqa: E402
 
 VARIANTS = ("eager", "cudagraph", "compile", "compile+cudagraph")

@@ -4,7 +4,7 @@
 
 Accuracy (`interpolation_accuracy`, one line per data set and stride K): keep every K-th map
 of a model (and the last), replace the others with the linear blend of the nearest kept ones
-(`salfom_core.interpolate`), score CC / NSS / AUC-J / SIM against the fixations, as
+(`salfom_core.inference.interpolate`), score CC / NSS / AUC-J / SIM against the fixations, as
 `salfom evaluate` does (DHF1K protocol: mean over frames). K = 1 is the model itself.
 - `dhf1k_0002`: TinyHD's maps (`maps_tinyhd/`) against the raw gaze of the 12 observers in
   `gaze/` (fixation maps from the SMI exports, continuous maps by DHF1K's Gaussian).
@@ -37,10 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
 from common import device_name  # noqa: E402
-from salfom_core import metrics  # noqa: E402
-from salfom_core.evaluate import AnnotationTruth, GazeTruth, MapFolder, score_frames  # noqa: E402
-from salfom_core.interpolate import map_or_blend  # noqa: E402
-from salfom_core.plan import grid  # noqa: E402
+from salfom_core.evaluation.scoring import score_frames
+from salfom_core.evaluation.sources import MapFolder
+from salfom_core.evaluation.truths import AnnotationTruth, GazeTruth
+from salfom_core.inference.interpolate import map_or_blend
+from salfom_core.inference.plan import grid
 
 DATA = ROOT.parent / "shared" / "data"
 STRIDES = (1, 2, 4, 8, 16)
@@ -49,7 +50,8 @@ NAMES = ("cc", "nss", "auc_judd", "sim")
 
 def cases():
     """(data name, model name, truth, read the model's map of frame i)."""
-    from salfom_core.gaze import find_annotations, load_gaze
+    from salfom_core.io.annotations import find_annotations
+    from salfom_core.io.gaze import load_gaze
 
     clip = DATA / "dhf1k_0002"
     gaze = load_gaze(clip / "gaze", (640, 360), 783)
@@ -87,9 +89,9 @@ def _mean(values) -> float | None:
 
 def timing(prefix: int | None, batch: int) -> None:
     from salfom_core import create_model
-    from salfom_core.engine import EngineSettings, SalFoMPredictor, iter_predict
-    from salfom_core.store import PredictionStore
-    from salfom_core.video import open_video
+    from salfom_core.inference.engine import EngineSettings, SalFoMPredictor, iter_predict
+    from salfom_core.inference.store import PredictionStore
+    from salfom_core.io.video import open_video
 
     torch.manual_seed(0)
     predictor = SalFoMPredictor(create_model("salfom_tiny"), "bench-tiny", device="cpu")

@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 
-from salfom_core import ground_truth as G
-from salfom_core import metrics as M
+from salfom_core.evaluation import metrics as M
+from salfom_core.io import ground_truth as G
 
 
 def frame(rng, shape=(360, 640), n_fix=50):

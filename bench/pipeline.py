@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import device_name  # noqa: E402
-from salfom_core.devices import resolve_device  # noqa: E402
+from salfom_core.inference.devices import resolve_device
 
 
 class NullPredictor:
@@ -97,14 +97,13 @@ def decode_rate(path: Path) -> tuple[int, float]:
 
 def pipeline_rate(path: Path, predictor, device: torch.device, batch: int | None,
                   cache: Path) -> tuple[int, float, int]:
-    from salfom_core.engine import EngineSettings, predict_video
-    from salfom_core.store import PredictionStore
-    from salfom_core.video import open_video
+    from salfom_core.inference.engine import EngineSettings, predict_video
+    from salfom_core.inference.predict import open_store
+    from salfom_core.io.video import open_video
 
     settings = EngineSettings(batch_size=batch)
-    with open_video(path) as source:
-        store = PredictionStore.open(cache, f"{source.content_key()}:{time.time()}", predictor.key,
-                                     settings.cache_fields(), len(source), source.info.height, source.info.width)
+    with open_video(path) as source:     # a fresh cache entry per run: every frame is computed
+        store = open_store(source, path, predictor, settings, cache, video_key=f"{source.content_key()}:{time.time()}")
         t = time.perf_counter()
         assert predict_video(source, predictor, store, settings)
         if device.type == "cuda":
@@ -114,10 +113,10 @@ def pipeline_rate(path: Path, predictor, device: torch.device, batch: int | None
 
 def old_engine_rate(path: Path, batch: int, cache: Path) -> float:
     """Frames per second of the engine as it was: everything in turn on one thread, on the CPU."""
-    from salfom_core.engine import window_indices
-    from salfom_core.preprocess import clip_tensor, postprocess_map, preprocess_frame, to_uint8
-    from salfom_core.store import PredictionStore
-    from salfom_core.video import open_video
+    from salfom_core.inference.engine import window_indices
+    from salfom_core.inference.store import PredictionStore
+    from salfom_core.io.video import open_video
+    from salfom_core.models.preprocess import clip_tensor, postprocess_map, preprocess_frame, to_uint8
 
     predictor = NullPredictor(torch.device("cpu"))
     with open_video(path) as source:
@@ -143,7 +142,7 @@ def make_predictor(model: str, device: torch.device):
     if model == "null":
         return NullPredictor(device)
     from salfom_core import create_model
-    from salfom_core.engine import SalFoMPredictor
+    from salfom_core.inference.engine import SalFoMPredictor
 
     return SalFoMPredictor(create_model(model), f"bench:{model}", str(device))
 

@@ -45,8 +45,8 @@ def stages(path: Path, repeats: int) -> dict:
     import av
     import cv2
 
-    from salfom_core.engine import _FramePool, postprocess_batch
-    from salfom_core.store import PredictionStore
+    from salfom_core.inference.engine import _FramePool, postprocess_batch
+    from salfom_core.inference.store import PredictionStore
 
     decode, rgb, frames = [], [], []
     with av.open(str(path)) as container:

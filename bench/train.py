@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import device_name, profile, timed  # noqa: E402
 from salfom_core import create_model  # noqa: E402
-from salfom_core.losses import kl_cc_loss  # noqa: E402
+from salfom_core.training.losses import kl_cc_loss
 
 
 def make_step(preset: str, device: torch.device, amp: str, checkpointing: bool):

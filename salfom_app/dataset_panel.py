@@ -5,7 +5,7 @@ Hollywood-2 or UCF-Sports root (or one split / a folder of annotated video folde
 of videos with their gaze beside them, `<video>_gaze.csv` or `<video>_gaze/`). Models:
 the centre bias, SalFoM from the prediction cache when the window has a checkpoint (videos not
 predicted yet are reported per video), and any predictions root of per-video map folders
-(File > Add predictions root..., `--maps-root`). Per-video scores come from `salfom_core.dataset_scores`, the code
+(File > Add predictions root..., `--maps-root`). Per-video scores come from `salfom_core.evaluation.dataset_scores`, the code
 `salfom evaluate` runs: computed in a background thread, the visible rows first, cached on
 disk so that reopening a dataset is instant. The foot shows each model's DHF1K protocol
 score (pooled over all frames of all videos: the numbers `salfom evaluate` prints) once every
@@ -19,14 +19,27 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from salfom_core import metrics
-from salfom_core.dataset_scores import CachedPredictions, DatasetScoring
-from salfom_core.evaluate import CenterBiasMaps, PredictionRoot, dataset_truths
-from salfom_core.observers import observer_count
+from salfom_core.evaluation import metrics
+from salfom_core.evaluation.dataset_scores import CachedPredictions, DatasetScoring
+from salfom_core.evaluation.sources import CenterBiasMaps, PredictionRoot
+from salfom_core.evaluation.truths import dataset_truths
+from salfom_core.io.observers import observer_count
 
 FIRST_MODEL_COLUMN = 3        # video, frames, observers, then one column per model
 
@@ -365,8 +378,8 @@ class DatasetPanel(QWidget):
             self.export_csv(path)
 
     def export_csv(self, path) -> None:
-        from salfom_core.atomic import atomic_write_text
-        from salfom_core.scoreboard import videos_csv
+        from salfom_core.evaluation.scoreboard import videos_csv
+        from salfom_core.io.atomic import atomic_write_text
 
         if self.scoring is not None:
             atomic_write_text(path, videos_csv(self.scoring.model_scores()))
@@ -378,7 +391,7 @@ class DatasetPanel(QWidget):
             self.export_plot(path)
 
     def export_plot(self, path) -> None:
-        from salfom_core.scoreboard import write_plot
+        from salfom_core.evaluation.scoreboard import write_plot
 
         if self.scoring is not None:
             try:

@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from superqt.utils import thread_worker
 
-from salfom_core.atomic import atomic_write_bytes, atomic_write_text
-from salfom_core.metrics import METRICS
+from salfom_core.evaluation.metrics import METRICS
+from salfom_core.io.atomic import atomic_write_bytes, atomic_write_text
 
 from .state import METRIC_LABELS, ViewerState
 from .workers import close_on_abort, export_worker
@@ -81,7 +81,7 @@ class Exporter(QObject):
 
     def frame(self, path):
         """The current frame as painted (frame, heatmap; both panes in split view)."""
-        from salfom_core.export import write_png
+        from salfom_core.io.export import write_png
 
         image = self.view.composite()
         if image is None:

@@ -1,5 +1,5 @@
 """Interpolated display: a frame not computed yet, with computed frames on both sides, shows
-the linear blend of the nearest two (`salfom_core.interpolate`), marked as interpolated.
+the linear blend of the nearest two (`salfom_core.inference.interpolate`), marked as interpolated.
 
 Qt-free pieces the window, the frame loader, the timeline strip and the metrics use:
 - `DisplayReader` / `read_layers`: what the frame loader calls for a layer; the exact map,
@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from salfom_core.interpolate import blend, bracket
+from salfom_core.inference.interpolate import bracket, interpolated
 
 EXACT_ARGB = 0xFF33AA55          # the strip's colour of a computed frame
 INTERPOLATED_ARGB = 0xFF9AD9AE   # a lighter shade of it: a blend is shown there
@@ -40,14 +40,8 @@ class DisplayReader:
         if self.exact[index]:
             saliency = self.read(index)
             return saliency, (EXACT if saliency is not None else None)
-        sides = bracket(self.exact, index) if self.interpolate else None
-        if sides is None:
-            return None, None
-        a, b, weight = sides
-        first, second = self.read(a), self.read(b)
-        if first is None or second is None:
-            return None, None
-        return blend(first, second, weight), (a, b)
+        found = interpolated(self.read, self.exact, index) if self.interpolate else None
+        return (None, None) if found is None else found
 
 
 def read_layers(sources: dict, index: int) -> tuple[dict, dict]:

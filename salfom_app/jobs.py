@@ -15,38 +15,24 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-from salfom_core.engine import EngineSettings, pick_device
-from salfom_core.metrics import METRICS
-from salfom_core.model_cache import ModelCache
+from salfom_core.evaluation.metrics import METRICS
+from salfom_core.inference.engine import EngineSettings, pick_device
 
 from .state import Layer, ViewerState
 from .workers import close_on_abort, inference_worker, metrics_worker
 
-MODELS = ModelCache()        # one loaded model per device for the whole app, reused across videos
-
 
 def is_checkpoint_error(exc: BaseException) -> bool:
     """Only these make the app forget a checkpoint (never a bad video, gaze or cache)."""
-    from salfom_core.checkpoint import CheckpointError
+    from salfom_core.models.checkpoint import CheckpointError
 
     return isinstance(exc, CheckpointError)
 
 
 def is_partial_checkpoint(exc: BaseException) -> bool:
-    from salfom_core.checkpoint import PartialCheckpointError
+    from salfom_core.models.checkpoint import PartialCheckpointError
 
     return isinstance(exc, PartialCheckpointError)
-
-
-def salfom_predictor(path: str, device: str, allow_partial: bool = False):
-    """The SalFoM predictor of a checkpoint from the shared model cache (loads in the caller's
-    thread: a worker). `allow_partial`: the user confirmed a checkpoint that fills only part of
-    the model."""
-    from salfom_core.engine import SalFoMPredictor
-
-    return MODELS.get(path, device, lambda: SalFoMPredictor.from_checkpoint(path, device=device,
-                                                                            allow_partial=allow_partial),
-                      variant="partial" if allow_partial else "")
 
 
 class InferenceJobs(QObject):
@@ -140,7 +126,7 @@ class InferenceJobs(QObject):
 
 def first_eta(store) -> float:
     """Before a batch is timed: the measured speed of this preset on this kind of device."""
-    from salfom_core.perf import estimate_seconds
+    from salfom_core.inference.perf import estimate_seconds
 
     preset, dtype = store.meta.get("preset"), store.meta.get("dtype")
     if not preset:

@@ -6,19 +6,23 @@ on a checkpoint error, never because a video, gaze or cache failed.
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from superqt.utils import thread_worker
 
-from salfom_core.engine import CenterBiasPredictor, EngineSettings, pick_device
 from salfom_core.errors import CacheError
-from salfom_core.evaluate import AnnotationTruth, GazeTruth, MapFolder
-from salfom_core.gaze import find_annotations, load_gaze, read_annotation_folder
-from salfom_core.paths import PathKind, PathKindError, classify_path
-from salfom_core.video import open_video
+from salfom_core.evaluation.sources import MapFolder
+from salfom_core.evaluation.truths import AnnotationTruth, GazeTruth
+from salfom_core.inference.engine import CenterBiasPredictor, EngineSettings, pick_device
+from salfom_core.inference.model_cache import cached_salfom_predictor
+from salfom_core.io.annotations import find_annotations
+from salfom_core.io.gaze import load_gaze, read_annotation_folder
+from salfom_core.io.paths import PathKind, PathKindError, classify_path
+from salfom_core.io.video import open_video
 
-from .jobs import InferenceJobs, MetricsJobs, is_checkpoint_error, is_partial_checkpoint, salfom_predictor
+from .jobs import InferenceJobs, MetricsJobs, is_checkpoint_error, is_partial_checkpoint
 from .state import Layer, ViewerState
 from .weights_dialog import installed_checkpoint
 
@@ -138,7 +142,7 @@ class Session(QObject):
         return layer
 
     def open_any(self, path) -> None:
-        """Drop, recent file or command line: one decision of what a path is (salfom_core.paths)."""
+        """Drop, recent file or command line: one decision of what a path is (salfom_core.io.paths)."""
         try:
             kind = classify_path(path)
         except PathKindError as exc:
@@ -177,7 +181,8 @@ class Session(QObject):
         device = str(pick_device())
         name = f"SalFoM ({Path(checkpoint).stem})"
         # the model loads in the worker thread: a 1.6 GB checkpoint never blocks the GUI
-        self.inference.start(name, "salfom", lambda: salfom_predictor(checkpoint, device, allow_partial), checkpoint,
+        predictor = partial(cached_salfom_predictor, checkpoint, device, allow_partial=allow_partial)
+        self.inference.start(name, "salfom", predictor, checkpoint,
                              EngineSettings(batch_size=4 if device.startswith("cuda") else 1))
 
     def load_checkpoint(self, path, allow_partial: bool = False) -> None:
@@ -193,7 +198,8 @@ class Session(QObject):
             self.run_salfom(path, allow_partial)
             return
         device = str(pick_device())     # no video yet: load the model now, to know it is good
-        worker = thread_worker(salfom_predictor, start_thread=False, ignore_errors=True)(path, device, allow_partial)
+        worker = thread_worker(cached_salfom_predictor, start_thread=False, ignore_errors=True)(
+            path, device, allow_partial=allow_partial)
         worker.returned.connect(lambda _p: self._remember_checkpoint(path))
         worker.errored.connect(lambda exc: self._checkpoint_failed(path, exc))
         self._checking = worker

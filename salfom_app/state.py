@@ -13,8 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from salfom_core.evaluate import GroundTruth
-from salfom_core.overlay import MARKER_STYLES
+from salfom_core.evaluation.truths import GroundTruth
+from salfom_core.io.overlay import MARKER_STYLES
 
 METRIC_LABELS = {"cc": "CC", "nss": "NSS", "sim": "SIM", "auc_judd": "AUC-Judd", "auc_shuffled": "sAUC",
                  "kld": "KLD"}
@@ -105,7 +105,7 @@ class ViewerState:
                  "playing_changed", "speed_changed")
 
     def __init__(self):
-        self.video = None                 # salfom_core.video.VideoSource (the GUI thread's reader)
+        self.video = None                 # salfom_core.io.video.VideoSource (the GUI thread's reader)
         self.video_path: Path | None = None
         self.synthetic = False            # the bundled demo: label it as such
         self.frame = 0                    # the playhead; inference jobs read it to plan
@@ -114,7 +114,7 @@ class ViewerState:
         self.layers: list[Layer] = []
         self.active: Layer | None = None   # the layer shown (left in split view)
         self.compare: Layer | None = None  # the right layer in split view
-        self.gaze = None                   # salfom_core.gaze.GazeData
+        self.gaze = None                   # salfom_core.io.gaze.GazeData
         self.truth: GroundTruth | None = None
         self.truth_source = ""
         self.show_fixations = True

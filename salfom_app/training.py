@@ -2,7 +2,7 @@
 
 "Train on" picks a dataset folder, or the open video's (or open dataset's) own gaze: the run
 then builds its training data from the recordings into `<output>/data` first (make-dataset,
-in the same child process: `salfom_core.gaze_training`, progress in the log, cancel and
+in the same child process: `salfom train --from-gaze`, progress in the log, cancel and
 resume as for training), with the training videos as the validation split too.
 
 The run is a child process (a crash or out-of-memory there cannot take the GUI down). Its
@@ -19,16 +19,30 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QProcess, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from salfom_core.atomic import atomic_write_text
-from salfom_core.datasets import LAYOUTS
-from salfom_core.gaze_training import DATA_FOLDER, write_sources
+from salfom_core.io.annotations import LAYOUTS
+from salfom_core.io.atomic import atomic_write_text
 from salfom_core.models import list_models
-from salfom_core.train import TrainConfig
-from salfom_core.weights import default_encoder
+from salfom_core.models.weights import default_encoder
+from salfom_core.training.config import TrainConfig
+from salfom_core.training.from_gaze import DATA_FOLDER, write_sources
 
 
 def _path_row(edit: QLineEdit, folder: bool, parent) -> QWidget:
@@ -137,7 +151,7 @@ class NewRunDialog(QDialog):
                            device=self.device.currentText(), **extra)
 
     def _accept(self):
-        from salfom_core.datasets import DatasetError, discover
+        from salfom_core.io.annotations import DatasetError, discover
 
         try:
             cfg = self.config()
@@ -220,9 +234,9 @@ class TrainingRun(QWidget):
         write_config(self.cfg, self.config_path)
         if self.gaze_pairs:
             sources = write_sources(self.out, self.gaze_pairs)
-            args = ["-m", "salfom_core.gaze_training", "--config", str(self.config_path), "--sources", str(sources)]
+            args = ["-m", "salfom_core", "train", "--config", str(self.config_path), "--from-gaze", str(sources)]
         else:
-            args = ["-m", "salfom_core.train", "--config", str(self.config_path)]
+            args = ["-m", "salfom_core", "train", "--config", str(self.config_path)]
         args += ["--resume"] if resume else []
         self.data_stopped = False
         self.process.start(sys.executable, args)
@@ -328,7 +342,7 @@ def gaze_sources(video_path, video_gaze, truths) -> dict[str, list[tuple[str, st
     """What Train > New run can train on besides a dataset folder: the open video with its gaze,
     and the open dataset's videos that have gaze (raw gaze beside a video file, or fixation
     maps in an annotated folder, which make-dataset turns back into fixations)."""
-    from salfom_core.evaluate import GazeTruth, gaze_beside
+    from salfom_core.evaluation.truths import GazeTruth, gaze_beside
 
     sources = {}
     if video_path is not None and video_gaze:

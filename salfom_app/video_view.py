@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from salfom_core.overlay import colormap_lut, observer_colour, one_per_observer
+from salfom_core.io.overlay import colormap_lut, observer_colour, one_per_observer
 
 from .interpolated import LABEL, DisplayReader, is_blend, stale
 from .state import Layer, ViewerState, follow_layers
@@ -358,7 +358,7 @@ class VideoView(QWidget):
     def composite(self) -> np.ndarray | None:
         """The panes as one RGB image (frame, heatmap, fixations: what the view paints), side by
         side in split view: 'export current frame'."""
-        from salfom_core.export import overlay_frame
+        from salfom_core.io.export import overlay_frame
 
         if self.bundle is None:
             return None

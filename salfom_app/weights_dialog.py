@@ -1,6 +1,6 @@
 """Help > Get the SalFoM weights...: where the files are, a file picker, and a checked install.
 
-The install (`salfom_core.weights.install`: safe loading, kind, preset, parts, then an atomic
+The install (`salfom_core.models.weights.install`: safe loading, kind, preset, parts, then an atomic
 copy) reads and copies a file of up to 1.6 GB, so it runs in a worker thread; the dialog shows
 its progress and result. A whole model becomes the app's checkpoint at once (and the default
 of the next start and of `salfom predict`); a UMT encoder file becomes the default
@@ -9,11 +9,19 @@ initialisation of Train > New run.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QMenu, QProgressBar, QPushButton,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+)
 from superqt.utils import thread_worker
 
-from salfom_core.weights import SOURCE_REPOSITORY, default_checkpoint, install, installed, weights_dir
+from salfom_core.models.weights import SOURCE_REPOSITORY, default_checkpoint, install, installed, weights_dir
 
 MENU_TEXT = "Get the SalFoM weights..."
 LINK = "#get-weights"

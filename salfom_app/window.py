@@ -10,20 +10,31 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from salfom_core.engine import pick_device
-from salfom_core.paths import VIDEO_SUFFIXES
+from salfom_core.inference.engine import pick_device
+from salfom_core.io.paths import VIDEO_SUFFIXES
 
+from .curves import MetricCurves
+from .dataset_panel import install_dataset_panel
 from .exports import Exporter
 from .jobs import wait_for
-from .panels import LayerPanel, MetricCurves, Timeline
+from .layer_panel import LayerPanel
 from .playback import Playback
 from .session import DEMO_VIDEO, Session
 from .state import Layer, ViewerState
+from .timeline import Timeline
 from .training import NewRunDialog, TrainingRun, gaze_sources
-from .dataset_panel import install_dataset_panel
 from .video_view import VideoView
 from .weights_dialog import NO_CHECKPOINT_BANNER, attach_weights_dialog
 from .workers import FrameLoader

@@ -18,10 +18,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from superqt.utils import thread_worker
 
-from salfom_core.engine import EngineSettings, iter_predict
-from salfom_core.evaluate import fixation_pool, score_frames
-from salfom_core.store import PredictionStore
-from salfom_core.video import open_video
+from salfom_core.evaluation.scoring import fixation_pool, score_frames
+from salfom_core.inference.engine import EngineSettings, iter_predict
+from salfom_core.inference.predict import open_store
+from salfom_core.io.video import open_video
 
 from .interpolated import read_layers
 
@@ -155,10 +155,7 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
     """Open the video and the predictor in this thread, yield ("store", store) then Progress steps."""
     with open_video(video_path) as source:
         predictor = make_predictor()
-        store = PredictionStore.open(store_root, source.content_key(), predictor.key, settings.cache_fields(),
-                                     len(source), source.info.height, source.info.width,
-                                     {"video": str(video_path), "preset": getattr(predictor, "preset", None),
-                                      "dtype": getattr(predictor, "dtype", None)})
+        store = open_store(source, video_path, predictor, settings, store_root)
         yield "store", store
         # closed with this worker: the engine's decoding thread stops when the user cancels
         with contextlib.closing(iter_predict(source, predictor, store, settings, start_at=playhead,
@@ -193,7 +190,7 @@ def export_worker(video_path: Path, read_map, target: Path, colormap: str, opaci
                   frames: range | None = None, gaze=None, marker_style: str = "ring", marker_size: int = 14):
     """Overlay video export (with the fixations when `gaze` is given); yields (done, total); the
     file appears only when complete."""
-    from salfom_core.export import iter_overlay_video
+    from salfom_core.io.export import iter_overlay_video
 
     with open_video(video_path) as source:
         yield from iter_overlay_video(source, read_map, target, colormap=colormap, opacity=opacity,

@@ -12,116 +12,52 @@ Examples:
     salfom make-dataset 0002.avi 0003.avi --gaze gaze0002/ gaze0003.csv -o mydata/ --split train
     salfom weights install salfom_dhf1k.pth                  # then `salfom predict` needs no -c
     salfom info salfom_dhf1k.pth                              # kind, preset, parts, sha256
+
+Every subcommand's arguments are defined here; each command checks its settings and calls one
+library function of its package (`inference.predict`, `evaluation.scoreboard`, `training`,
+`io.gaze`, `models.weights`), which knows nothing of argparse.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
 from .errors import ConfigError
-from .options import check_frame_rate, parse_size
 
 BASELINE = "center-bias"
+SCREEN_HELP = "eye-tracker screen WxH (SMI; DHF1K: 1440x900)"
 
 
-def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
-    from .devices import resolve_device, resolve_precision
-    from .engine import CenterBiasPredictor, SalFoMPredictor
-    from .weights import resolve_checkpoint
-
-    resolve_precision(dtype, resolve_device(device))     # a bad --device or --dtype fails before any work
-    if checkpoint == BASELINE:
-        return CenterBiasPredictor()
-    predictor = SalFoMPredictor.from_checkpoint(resolve_checkpoint(checkpoint), device, dtype, allow_partial)
-    report = predictor.load_report
-    if report.untrained:
-        print(f"salfom predict: warning: {', '.join(report.untrained)} stay untrained (random): these maps are "
-              f"not SalFoM's predictions", file=sys.stderr)
-    return predictor
+# --------------------------------------------------------------------------- option values
 
 
-def cmd_predict(args) -> int:
-    from .distributed import current_rank, shard_indices
-    from .engine import EngineSettings, predict_video
-    from .export import stale_maps, write_map_folder, write_overlay_video
-    from .interpolate import write_blends
-    from .outputs import output_names
-    from .overlay import colormap_lut
-    from .paths import require_videos
-    from .plan import grid
-    from .store import PredictionStore
-    from .video import open_video
-
-    # every setting is checked before any work
-    if args.stride < 1:
-        raise ConfigError(f"--stride must be at least 1, not {args.stride}")
-    settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
-    colormap_lut(args.colormap)
-    check_frame_rate(args.fps, "--fps")
-    require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
-    _check_overlay_gaze(args)
-    videos, names, notes = output_names(args.videos)
-    # under torchrun: this process's share of the videos (named from all of them, as one process
-    # would); its device is cuda:LOCAL_RANK (`auto`/`cuda`, devices.resolve_device) or the CPU
-    rank = current_rank()
-    mine = shard_indices(videos, rank, args.fps)
-    videos, names = [videos[i] for i in mine], [names[i] for i in mine]
-    for note in notes if rank.rank == 0 else []:
-        print(f"note: {note}", file=sys.stderr)
-    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
-    out = Path(args.output)
-    for video_path, name in zip(videos, names):
-        with open_video(video_path, fps=args.fps) as source:
-            info = source.info
-            store = PredictionStore.open(args.cache, source.content_key(), predictor.key, settings.cache_fields(),
-                                         len(source), info.height, info.width, {"video": str(video_path)},
-                                         warn=_warn)
-            frames = grid(len(source), args.stride)           # every frame when the stride is 1
-            cached = len(source) - len(store.missing())
-            with tqdm(total=int((~store.done[frames]).sum()), desc=f"predict {name}", unit="frame",
-                      disable=args.quiet) as bar:
-                predict_video(source, predictor, store, settings, progress=lambda p: bar.update(p.done - bar.n),
-                              frames=frames)
-            folder = out / name
-            stale = len(stale_maps(folder, range(len(source))))
-            write_map_folder(store, folder)
-            blends = write_blends(store, folder, args.stride)
-            print(f"{name}: {len(source)} maps in {folder}{f' ({cached} from the cache)' if cached else ''}"
-                  f"{f' ({blends} interpolated, listed in interpolated.json)' if blends else ''}"
-                  f"{f' (removed {stale} maps of an earlier, longer run)' if stale else ''}"
-                  f"{f' [rank {rank.rank}]' if rank.distributed else ''}", file=sys.stderr)
-            if args.overlay:
-                target = out / f"{name}_overlay.mp4"
-                with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
-                    write_overlay_video(source, lambda i: store.read_or_blend(i)[0], target, colormap=args.colormap,
-                                        gaze=_overlay_gaze(args, source),
-                                        progress=lambda n, _t: bar.update(n - bar.n))
-                print(f"{name}: overlay video {target}", file=sys.stderr)
-            _warn_integrity(source)
-    return 0
+def parse_size(text: str, option: str) -> tuple[int, int]:
+    """`WxH` with positive whole numbers, else a ConfigError naming the option."""
+    parts = text.lower().split("x")
+    if len(parts) == 2 and all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        return int(parts[0]), int(parts[1])
+    raise ConfigError(f"{option} {text!r}: expected WIDTHxHEIGHT in pixels, both above 0 (e.g. 1440x900)")
 
 
-def _check_overlay_gaze(args) -> None:
-    if getattr(args, "gaze", None) and (not args.overlay or len(args.videos) != 1):
-        raise ValueError("--gaze draws the fixations on the overlay video: give it with --overlay and one video")
-
-
-def _overlay_gaze(args, source):
-    """The fixations to draw on the overlay (predict --overlay --gaze FILE), or None."""
-    if not getattr(args, "gaze", None):
-        return None
-    from .gaze import load_gaze
-
-    info = source.info
-    return load_gaze(args.gaze, (info.width, info.height), len(source), info.fps)
+def check_frame_rate(fps: float, option: str) -> float:
+    """A frame rate above 0 (not NaN or infinite), else a ConfigError naming the option."""
+    if not (math.isfinite(fps) and fps > 0):
+        raise ConfigError(f"{option} {fps:g}: the frame rate must be a number above 0 (e.g. 30)")
+    return fps
 
 
 def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _warn_integrity(source) -> None:
@@ -130,60 +66,35 @@ def _warn_integrity(source) -> None:
         _warn(source.integrity_warning)
 
 
-def cmd_evaluate(args) -> int:
-    from .scoreboard import run
+class _Bars:
+    """tqdm bars made on first use, when the library reports a total; closed together."""
 
-    return run(args)
+    def __init__(self, quiet: bool, unit: str = "frame"):
+        self.quiet, self.unit, self.bars = quiet, unit, {}
 
+    def _bar(self, name: str, total: int, initial: int = 0):
+        if name not in self.bars:
+            self.bars[name] = tqdm(total=total, initial=initial, desc=name, unit=self.unit, disable=self.quiet)
+        return self.bars[name]
 
-def cmd_gaze_convert(args) -> int:
-    from .gaze import ScreenGeometry, load_gaze_files, write_csv
-    from .video import open_video
+    def update(self, name: str, done: int, total: int, initial: int = 0) -> None:
+        """`done` of `total` so far."""
+        bar = self._bar(name, total, initial)
+        bar.update(done - bar.n)
 
-    screen = ScreenGeometry(*parse_size(args.screen, "--screen"))
-    check_frame_rate(args.fps, "--fps")
-    if args.frames is not None and args.frames < 1:
-        raise ConfigError(f"--frames {args.frames}: the video's frame count must be at least 1")
-    if args.video:
-        with open_video(args.video) as source:
-            size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
-            _warn_integrity(source)
-    elif args.size and args.frames is not None:
-        size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps
-    else:
-        raise ConfigError("give --video, or --size WxH and --frames N")
-    gaze = load_gaze_files(args.input, size, n_frames, fps, screen)
-    write_csv(gaze, args.output)
-    note = gaze.dropped_note()
-    print(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
-          f"{f' ({note})' if note else ''}", file=sys.stderr)
-    return 0
+    def advance(self, name: str, n: int, total: int) -> None:
+        """`n` more of `total`."""
+        self._bar(name, total).update(n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
 
 
-def cmd_info(args) -> int:
-    from .video import open_video
-    from .weights import cmd_info_checkpoint, looks_like_checkpoint
-
-    for path in args.videos:
-        if looks_like_checkpoint(path):
-            cmd_info_checkpoint(path)
-            continue
-        with open_video(path) as source:
-            if args.decode:
-                source.scan()
-            print(json.dumps({**source.info.__dict__, "frames_read": len(source), "decoded": args.decode,
-                              "frames_declared": source.declared_frames,
-                              "warning": source.integrity_warning}))
-    return 0
+# --------------------------------------------------------------------------- predict
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import make_dataset, scoreboard, train
-
-    parser = argparse.ArgumentParser(prog="salfom", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_predict(sub) -> None:
     p = sub.add_parser("predict", help="saliency maps for videos (PNG per frame, optional overlay MP4)")
     p.add_argument("videos", nargs="+", help="video files or frame folders")
     p.add_argument("-c", "--checkpoint",
@@ -209,15 +120,179 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
+
+def _predictor(checkpoint: str | None, device: str, dtype: str, allow_partial: bool = False):
+    from .inference.devices import resolve_device, resolve_precision
+    from .inference.engine import CenterBiasPredictor, SalFoMPredictor
+    from .models.weights import resolve_checkpoint
+
+    resolve_precision(dtype, resolve_device(device))     # a bad --device or --dtype fails before any work
+    if checkpoint == BASELINE:
+        return CenterBiasPredictor()
+    predictor = SalFoMPredictor.from_checkpoint(resolve_checkpoint(checkpoint), device, dtype, allow_partial)
+    report = predictor.load_report
+    if report.untrained:
+        print(f"salfom predict: warning: {', '.join(report.untrained)} stay untrained (random): these maps are "
+              f"not SalFoM's predictions", file=sys.stderr)
+    return predictor
+
+
+def cmd_predict(args) -> int:
+    from .inference.distributed import current_rank, shard_indices
+    from .inference.engine import EngineSettings
+    from .io.outputs import output_names
+    from .io.overlay import colormap_lut
+    from .io.paths import require_videos
+
+    # every setting is checked before any work
+    if args.stride < 1:
+        raise ConfigError(f"--stride must be at least 1, not {args.stride}")
+    settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
+    colormap_lut(args.colormap)
+    check_frame_rate(args.fps, "--fps")
+    require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
+    if args.gaze and (not args.overlay or len(args.videos) != 1):
+        raise ValueError("--gaze draws the fixations on the overlay video: give it with --overlay and one video")
+    videos, names, notes = output_names(args.videos)
+    # under torchrun: this process's share of the videos (named from all of them, as one process
+    # would); its device is cuda:LOCAL_RANK (`auto`/`cuda`, devices.resolve_device) or the CPU
+    rank = current_rank()
+    mine = shard_indices(videos, rank, args.fps)
+    for note in notes if rank.rank == 0 else []:
+        print(f"note: {note}", file=sys.stderr)
+    predictor = _predictor(args.checkpoint, args.device, args.dtype, args.allow_partial)
+    for i in mine:
+        _predict_one(args, videos[i], names[i], predictor, settings, f" [rank {rank.rank}]" if rank.distributed else "")
+    return 0
+
+
+def _predict_one(args, video_path: Path, name: str, predictor, settings, rank_note: str) -> None:
+    from .inference.predict import predict_to_folder
+    from .io.export import write_overlay_video
+    from .io.video import open_video
+
+    out = Path(args.output)
+    with open_video(video_path, fps=args.fps) as source:
+        bars = _Bars(args.quiet)
+        try:
+            result = predict_to_folder(source, video_path, predictor, out / name, settings, args.cache, args.stride,
+                                       progress=lambda done, total: bars.update(f"predict {name}", done, total),
+                                       warn=_warn)
+        finally:
+            bars.close()
+        cached = f" ({result.cached} from the cache)" if result.cached else ""
+        blends = f" ({result.blends} interpolated, listed in interpolated.json)" if result.blends else ""
+        stale = f" (removed {result.stale} maps of an earlier, longer run)" if result.stale else ""
+        _say(f"{name}: {result.frames} maps in {result.folder}{cached}{blends}{stale}{rank_note}")
+        if args.overlay:
+            target = out / f"{name}_overlay.mp4"
+            with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
+                write_overlay_video(source, lambda i: result.store.read_or_blend(i)[0], target,
+                                    colormap=args.colormap, gaze=_overlay_gaze(args.gaze, source),
+                                    progress=lambda n, _t: bar.update(n - bar.n))
+            _say(f"{name}: overlay video {target}")
+        _warn_integrity(source)
+
+
+def _overlay_gaze(gaze: str | None, source):
+    """The fixations to draw on the overlay (predict --overlay --gaze FILE), or None."""
+    if not gaze:
+        return None
+    from .io.gaze import load_gaze
+
+    info = source.info
+    return load_gaze(gaze, (info.width, info.height), len(source), info.fps)
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def add_evaluate(sub) -> None:
+    from .evaluation.metrics import METRICS
+
     p = sub.add_parser("evaluate", help="the six metrics by the DHF1K protocol, one or several models")
-    scoreboard.add_arguments(p)
+    p.add_argument("--pred", required=True, action="append",
+                   help="maps folder of one video, a folder of per-video folders, or 'center-bias'; "
+                        "repeat to compare several models in one run")
+    p.add_argument("--data", help="dataset root (DHF1K / Hollywood-2 / UCF layout) or one annotated video folder")
+    p.add_argument("--layout", choices=("dhf1k", "hollywood", "ucf"), help="dataset layout (default: detect)")
+    p.add_argument("--split", default="val", choices=("train", "val"), help="which split of --data")
+    p.add_argument("--gaze", help="raw gaze instead of annotations (CSV, SMI folder/file)")
+    p.add_argument("--video", help="the video the gaze belongs to (with --gaze)")
+    p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for fixation maps from gaze")
+    p.add_argument("--every", type=int, default=1, help="score every N-th frame")
+    p.add_argument("--metrics", help=f"comma-separated subset of {','.join(METRICS)}")
+    p.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and the sAUC draws")
+    p.add_argument("--strict", action="store_true",
+                   help="fail (exit 2) when any frame lacks a prediction or fixations instead of skipping it")
+    p.add_argument("-j", "--jobs", type=int, default=1,
+                   help="score videos in this many processes (same numbers; each video has its own random streams)")
+    p.add_argument("--out", help="folder for the metrics files (default: --pred; required with several)")
+    p.add_argument("--plot", help="write a comparison figure of the models (.png, .svg or .pdf)")
+    p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("train", help="train or fine-tune SalFoM (KL + CC, Adam)",
-                       description=train.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_arguments(p)
-    p.set_defaults(func=train.run)
 
+def cmd_evaluate(args) -> int:
+    from .evaluation.scoreboard import evaluate_models, format_models_table, format_video_table
+
+    bars = _Bars(args.quiet)
+    try:
+        results, out, written = evaluate_models(
+            args.pred, data=args.data, layout=args.layout, split=args.split, gaze=args.gaze, video=args.video,
+            grid=args.grid, every=args.every, metric_names=args.metrics, seed=args.seed, strict=args.strict,
+            jobs=args.jobs, out=args.out, plot=args.plot, warn=_say,
+            progress=lambda n, total: bars.advance("evaluate", n, total))
+    finally:
+        bars.close()
+    print(format_models_table(results) if len(results) > 1 else format_video_table(results[0]))
+    _say(f"wrote {', '.join(written)} in {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- train
+
+
+def add_train(sub) -> None:
+    from .training import loop
+
+    p = sub.add_parser("train", help="train or fine-tune SalFoM (KL + CC, Adam)",
+                       description=loop.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, help="TOML file with the settings of TrainConfig "
+                   "(top level or under [train]); see README")
+    p.add_argument("--resume", action="store_true", help="continue from <output>/last.pt if it exists")
+    p.add_argument("--output", help="override the output folder")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (under torchrun: auto or cuda)")
+    p.add_argument("--epochs", type=int, help="override the number of epochs")
+    p.add_argument("--batch-size", type=int, help="override the clips per step (per process)")
+    p.add_argument("--from-gaze", metavar="SOURCES_JSON",
+                   help="first build the config's data_root from these videos and their raw gaze (the app's "
+                        "Train > New run on a video's gaze); --resume continues the data, then the training")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from .inference.distributed import current_rank
+    from .training import TrainConfig, train, train_from_gaze
+
+    if args.from_gaze:
+        result = train_from_gaze(args.config, args.from_gaze, resume=args.resume)
+        if result is None:
+            _say("stopped while building the training data; --resume continues it")
+            return 0
+    else:
+        cfg = TrainConfig.from_toml(args.config, output=args.output, device=args.device, epochs=args.epochs,
+                                    batch_size=args.batch_size)
+        result = train(cfg, resume=args.resume)
+    if current_rank().rank == 0:
+        print(json.dumps(result))
+    return 0
+
+
+# --------------------------------------------------------------------------- gaze, datasets
+
+
+def add_gaze_convert(sub) -> None:
     p = sub.add_parser("gaze-convert", help="write any supported gaze input as the plain CSV")
     p.add_argument("input", nargs="+", help="CSV, SMI .txt files (one per observer) or a folder of them, "
                    "or an annotation folder; several are merged into one CSV")
@@ -226,32 +301,182 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", help="WxH of the video, without --video")
     p.add_argument("--frames", type=int, help="frame count, without --video")
     p.add_argument("--fps", type=float, default=30.0)
-    p.add_argument("--screen", default="1440x900", help="eye-tracker screen WxH (SMI; DHF1K: 1440x900)")
+    p.add_argument("--screen", default="1440x900", help=SCREEN_HELP)
     p.set_defaults(func=cmd_gaze_convert)
+
+
+def cmd_gaze_convert(args) -> int:
+    from .io.gaze import ScreenGeometry, load_gaze_files, write_csv
+    from .io.video import open_video
+
+    screen = ScreenGeometry(*parse_size(args.screen, "--screen"))
+    check_frame_rate(args.fps, "--fps")
+    if args.frames is not None and args.frames < 1:
+        raise ConfigError(f"--frames {args.frames}: the video's frame count must be at least 1")
+    if args.video:
+        with open_video(args.video) as source:
+            size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
+            _warn_integrity(source)
+    elif args.size and args.frames is not None:
+        size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps
+    else:
+        raise ConfigError("give --video, or --size WxH and --frames N")
+    gaze = load_gaze_files(args.input, size, n_frames, fps, screen)
+    write_csv(gaze, args.output)
+    note = gaze.dropped_note()
+    _say(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
+         f"{f' ({note})' if note else ''}")
+    return 0
+
+
+def add_make_dataset(sub) -> None:
+    from .io.annotations import SPLITS
+    from .training import make_dataset
 
     p = sub.add_parser("make-dataset", help="a DHF1K-layout dataset from videos and raw gaze",
                        description=make_dataset.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    make_dataset.add_arguments(p)
-    p.set_defaults(func=make_dataset.run)
+    p.add_argument("videos", nargs="+", help="video files or frame folders")
+    p.add_argument("--gaze", nargs="+", required=True,
+                   help="raw gaze, one per video in the same order (CSV, SMI file or folder, annotation folder)")
+    p.add_argument("-o", "--output", required=True, help="dataset root: <output>/<split>/<video>/...")
+    p.add_argument("--split", default="train", choices=tuple(SPLITS["dhf1k"]), help="which split to write")
+    p.add_argument("--image-format", default="png", choices=make_dataset.IMAGE_FORMATS,
+                   help="format of the frame images")
+    p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for the fixation maps")
+    p.add_argument("--screen", default="1440x900", help=SCREEN_HELP)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_make_dataset)
 
+
+def cmd_make_dataset(args) -> int:
+    from .training.make_dataset import DatasetSettings, make_dataset
+
+    settings = DatasetSettings(args.split, args.image_format, args.grid, parse_size(args.screen, "--screen"))
+    bars = _Bars(args.quiet)
+    try:
+        reports = make_dataset(args.videos, args.gaze, args.output, settings,
+                               lambda name, done, total: bars.update(name, done, total, initial=done - 1))
+    finally:
+        bars.close()
+    for r in reports:
+        resumed = "" if r.written in (0, r.frames) else f" ({r.written} written now, the rest before)"
+        state = "already complete" if r.written == 0 else f"{r.frames} frames{resumed}"
+        note = f"; gaze: {r.gaze_note}" if r.gaze_note else ""
+        _say(f"{r.name}: {state}, {r.annotated} with fixations -> {r.folder}{note}")
+    return 0
+
+
+# --------------------------------------------------------------------------- info, weights
+
+
+def add_info(sub) -> None:
     p = sub.add_parser("info", help="video or checkpoint metadata as JSON")
     p.add_argument("videos", nargs="+", metavar="VIDEO_OR_CHECKPOINT")
     p.add_argument("--decode", action="store_true",
                    help="decode every frame of a video, to find damage its container does not show (slower)")
     p.set_defaults(func=cmd_info)
 
-    from .weights import add_arguments as add_weights_arguments
-    add_weights_arguments(sub)
+
+def cmd_info(args) -> int:
+    from .io.video import open_video
+    from .models.checkpoint import describe_checkpoint
+    from .models.weights import looks_like_checkpoint
+
+    for path in args.videos:
+        if looks_like_checkpoint(path):
+            info = describe_checkpoint(path)
+            print(json.dumps({**asdict(info), "role": info.role}))
+            continue
+        with open_video(path) as source:
+            if args.decode:
+                source.scan()
+            print(json.dumps({**source.info.__dict__, "frames_read": len(source), "decoded": args.decode,
+                              "frames_declared": source.declared_frames,
+                              "warning": source.integrity_warning}))
+    return 0
+
+
+def add_weights(sub) -> None:
+    from .models import weights
+
+    epilog = (f"Where to get the weights ({weights.SOURCE_REPOSITORY}):\n" +
+              "\n".join(f"  {what}: {where}" for what, where in weights.SOURCES.values()))
+    p = sub.add_parser("weights", help="install, list or remove the SalFoM / UMT weights",
+                       description=weights.__doc__, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ops = p.add_subparsers(dest="weights_command", required=True)
+    q = ops.add_parser("install", help="check a downloaded checkpoint, copy it to the data folder, make it the default")
+    q.add_argument("file")
+    q.add_argument("--no-default", action="store_true", help="install without making it the default")
+    q.set_defaults(func=cmd_weights_install)
+    q = ops.add_parser("list", help="installed weights (the defaults are marked *)")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_weights_list)
+    q = ops.add_parser("remove", help="delete an installed file (by name or sha256 prefix)")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_weights_remove)
+
+
+def cmd_weights_install(args) -> int:
+    from .models.weights import install
+
+    entry = install(args.file, make_default=not args.no_default)
+    use = ("the default checkpoint of `salfom predict` and the app" if entry.role == "predict"
+           else "the default encoder initialisation of a new training run (not a prediction checkpoint)")
+    _say(f"installed {entry.name} ({entry.kind}, {entry.preset}, {entry.parameters / 1e6:.1f} M parameters) "
+         f"as {entry.path}" + (f"; {use}" if entry.default else ""))
+    return 0
+
+
+def cmd_weights_list(args) -> int:
+    from .models.weights import installed, weights_dir
+
+    entries = installed()
+    if args.json:
+        for w in entries:
+            print(json.dumps(asdict(w)))
+        return 0
+    if not entries:
+        print(f"no weights installed (in {weights_dir()}); `salfom weights install FILE` installs one")
+        return 0
+    print(f"  {'name':<44}{'kind':<10}{'role':<9}{'preset':<13}{'params':>9}{'size':>10}  {'sha256':<14}"
+          f"{'installed':<27}source")
+    for w in entries:
+        print(f"{'*' if w.default else ' '} {w.name:<44}{w.kind:<10}{w.role:<9}{w.preset:<13}"
+              f"{w.parameters / 1e6:>8.1f}M{w.size / 2 ** 20:>8.1f}MB  {w.sha256[:12]:<14}{w.installed:<27}"
+              f"{Path(w.source).name}")
+    return 0
+
+
+def cmd_weights_remove(args) -> int:
+    from .models.weights import default_path, remove
+
+    removed = remove(args.name)
+    after = default_path(removed.role)
+    left = (f"; the default {removed.role} weights are now {after.name}" if removed.default and after
+            else "; no default left" if removed.default else "")
+    _say(f"removed {removed.name}{left}")
+    return 0
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="salfom", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (add_predict, add_evaluate, add_train, add_gaze_convert, add_make_dataset, add_info, add_weights):
+        add(sub)
     return parser
 
 
 def main(argv=None) -> int:
     import torch
 
-    from .checkpoint import CheckpointError
-    from .devices import DeviceOutOfMemory
-    from .gaze import GazeError
-    from .video import VideoError
+    from .errors import GazeError
+    from .inference.devices import DeviceOutOfMemory
+    from .io.video import VideoError
+    from .models.checkpoint import CheckpointError
 
     args = build_parser().parse_args(argv)
     try:

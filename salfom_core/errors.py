@@ -24,3 +24,7 @@ class CacheError(SalfomError):
     def __init__(self, path, problem: str):
         self.path = path
         super().__init__(f"{path}: cannot use as the prediction cache ({problem})")
+
+
+class GazeError(SalfomError):
+    """Gaze input that cannot be read at all (a bad row is only skipped): the message names the file."""

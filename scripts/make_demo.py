@@ -15,8 +15,8 @@ import av
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from salfom_core.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
-from salfom_core.synthetic import object_track, render_frames, simulated_gaze  # noqa: E402
+from salfom_core.io.atomic import atomic_write_bytes, atomic_write_text
+from salfom_core.io.synthetic import object_track, render_frames, simulated_gaze
 
 OUT = ROOT / "resources" / "demo"
 SIZE, FPS, FRAMES, SEED = (480, 272), 30, 150, 7

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import torch
-
 from conftest import shared_path
+
 from salfom_core.models.convert import _official_name
 
 

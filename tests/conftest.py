@@ -34,6 +34,7 @@ def golden_weights(tmp_path_factory):
     import json
 
     import torch
+
     from fill_rule import official_state_dict
 
     manifest = json.loads(shared_path("reference", "salfom_golden", "salfom_state_dict_manifest.json").read_text())
@@ -54,7 +55,7 @@ def load_golden_weights(path) -> dict:
 def video(tmp_path):
     """A 23-frame video whose frame k is grey at helpers.level(k) (test_engine, test_interpolate)."""
     from helpers import make_video
-    from salfom_core.video import open_video
+    from salfom_core.io.video import open_video
 
     source = open_video(make_video(tmp_path / "v.mp4", n_frames=23, size=(64, 48)))
     yield source

@@ -48,8 +48,8 @@ def frame_id(frame: np.ndarray) -> int:
 
 def open_store(tmp_path: Path, video, predictor, settings=None):
     """The prediction store `predict_video` writes for this video, predictor and settings."""
-    from salfom_core.engine import EngineSettings
-    from salfom_core.store import PredictionStore
+    from salfom_core.inference.engine import EngineSettings
+    from salfom_core.inference.store import PredictionStore
 
     settings = EngineSettings() if settings is None else settings
     return PredictionStore.open(tmp_path / "cache", video.content_key(), predictor.key, settings.cache_fields(),

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from qt_helpers import drag_slider, make_window
 from salfom_app.window import DEMO_VIDEO, MainWindow
-from salfom_core.ground_truth import density_map
-from salfom_core.synthetic import object_track, write_dataset
+from salfom_core.io.ground_truth import density_map
+from salfom_core.io.synthetic import object_track, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,7 +114,7 @@ def test_panel_widgets_recolour_the_painted_heatmap_without_rereading(qtbot, win
     qtbot.wait(50)
     truth = cv2.imread(str(oracle / "0041.png"), cv2.IMREAD_GRAYSCALE)
     x, y = peak(truth)
-    from salfom_core.overlay import blend
+    from salfom_core.io.overlay import blend
     drawn = blend(window.view.bundle.image, truth, "viridis", 1.0).astype(int)
     contrast = np.abs(drawn - window.view.bundle.image).sum(-1) * ((truth > 100) & (truth < 200))
     y2, x2 = np.unravel_index(int(np.argmax(contrast)), truth.shape)   # a warm pixel below 0.95, drawn visibly
@@ -133,7 +133,7 @@ def test_panel_widgets_recolour_the_painted_heatmap_without_rereading(qtbot, win
         qtbot.wait(30)
         return view_pixel(window, x + 0.5, y + 0.5)
 
-    from salfom_core.overlay import colormap_lut
+    from salfom_core.io.overlay import colormap_lut
     panel.colormap.setCurrentText("jet")
     panel.opacity.setValue(100)
     expected_jet = colormap_lut("jet")[truth[y, x]].astype(int)

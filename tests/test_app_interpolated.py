@@ -7,12 +7,22 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from salfom_app.interpolated import (EXACT, EXACT_ARGB, INTERPOLATED_ARGB, MISSING_ARGB, DisplayReader,
-                                     covered, exact_note, read_layers, stale, strip_colours)
 from qt_helpers import make_window
+from salfom_app.interpolated import (
+    EXACT,
+    EXACT_ARGB,
+    INTERPOLATED_ARGB,
+    MISSING_ARGB,
+    DisplayReader,
+    covered,
+    exact_note,
+    read_layers,
+    stale,
+    strip_colours,
+)
 from salfom_app.window import DEMO_VIDEO
-from salfom_core.engine import EngineSettings
-from salfom_core.interpolate import blend
+from salfom_core.inference.engine import EngineSettings
+from salfom_core.inference.interpolate import blend
 
 
 def test_display_reader_strip_and_staleness_by_hand():

@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QRectF, QSettings
+from test_app import oracle, peak, view_pixel, wait_frame  # noqa: F401  (fixtures and helpers)
 
 from salfom_app.window import DEMO_VIDEO, MainWindow
-from salfom_core.gaze import GazeData
-from test_app import oracle, peak, view_pixel, wait_frame  # noqa: F401  (fixtures and helpers)
+from salfom_core.io.gaze import GazeData
 
 
 @pytest.fixture()
@@ -49,7 +49,7 @@ def test_default_fixation_marker_leaves_the_peak_visible(qtbot, window, oracle):
     wait_frame(qtbot, window, 50)
     qtbot.wait(50)
     assert window.state.marker_style == "ring" and len(window.view.panes[0].dots.data) == 1
-    from salfom_core.overlay import colormap_lut
+    from salfom_core.io.overlay import colormap_lut
     expected = colormap_lut("jet")[truth[y, x]].astype(int)
     assert np.abs(view_pixel(window, x + 0.5, y + 0.5) - expected).max() <= 12   # the peak's colour, not the marker's
     # the cursor there reads the map's value and the fixation, in the status bar
@@ -90,7 +90,7 @@ def test_colour_bar_shows_the_transparent_ramp_and_the_cutoff(qtbot, window):
     layer = window.state.active
     layer.set(colormap="jet", opacity=1.0, threshold=0.0)
     bar = window.view.colorbar
-    from salfom_core.overlay import colormap_lut
+    from salfom_core.io.overlay import colormap_lut
     lut = colormap_lut("jet").astype(int)
     ramp = bar.ramp[:, 0].astype(int)               # row k: value k/255
     assert np.abs(ramp[0] - bar.BACKGROUND).max() <= 1          # value 0: fully transparent

@@ -13,9 +13,10 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-import common  # noqa: E402
 import gpu_check  # noqa: E402
 import infer  # noqa: E402
+
+import common  # noqa: E402
 from salfom_core import create_model  # noqa: E402
 
 

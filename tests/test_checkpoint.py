@@ -6,8 +6,15 @@ import pytest
 import torch
 
 from checkpoint_files import not_checkpoints, tiny_official_state, tiny_umt_state
-from salfom_core import (CheckpointError, PartialCheckpointError, create_model, describe_checkpoint, load_model,
-                         load_weights, save_checkpoint)
+from salfom_core import (
+    CheckpointError,
+    PartialCheckpointError,
+    create_model,
+    describe_checkpoint,
+    load_model,
+    load_weights,
+    save_checkpoint,
+)
 from salfom_core.models.convert import convert_pos_embed
 
 
@@ -225,7 +232,8 @@ def test_load_model_refuses_a_umt_file_unless_allowed_and_finds_its_preset(tmp_p
 
 
 def test_training_still_initialises_its_encoder_from_a_umt_file(tmp_path):
-    from salfom_core.train import JsonLog, TrainConfig, build_model
+    from salfom_core.training.config import TrainConfig
+    from salfom_core.training.loop import JsonLog, build_model
 
     donor = create_model("salfom_tiny")
     path = tmp_path / "umt_tiny.pth"

@@ -11,8 +11,8 @@ import pytest
 from helpers import make_video
 from salfom_core import cli
 from salfom_core.errors import ConfigError
-from salfom_core.gaze import read_csv
-from salfom_core.train import TrainConfig
+from salfom_core.io.gaze import read_csv
+from salfom_core.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -181,12 +181,12 @@ def test_gaze_convert_several_smi_files_equals_their_folder(tmp_path):
 
 def test_ctrl_c_is_one_line_saying_the_cache_resumes(tmp_path, capsys, monkeypatch):
     # Ctrl-C printed a KeyboardInterrupt traceback from inside the model
-    from salfom_core import engine
+    from salfom_core.inference import predict as pipeline
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "predict_video", interrupted)
+    monkeypatch.setattr(pipeline, "predict_video", interrupted)
     video = make_video(tmp_path / "clip.mp4", n_frames=3)
     assert predict(video, "-o", tmp_path / "out", cache=tmp_path / "cache") == 130
     line = error_line(capsys)

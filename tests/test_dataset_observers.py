@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings, Qt
 from helpers import make_video
 from salfom_app.dataset_panel import FIRST_MODEL_COLUMN
 from salfom_app.window import MainWindow
-from salfom_core.make_dataset import DatasetSettings, make_dataset
+from salfom_core.training.make_dataset import DatasetSettings, make_dataset
 
 OBSERVERS_COLUMN = 2
 

@@ -5,9 +5,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import shared_path
 from PySide6.QtCore import Qt
 
-from conftest import shared_path
 from qt_helpers import make_window
 from salfom_app.dataset_panel import FIRST_MODEL_COLUMN
 from salfom_core import cli

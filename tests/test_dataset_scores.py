@@ -2,14 +2,17 @@
 import numpy as np
 import torch
 
-from salfom_core import create_model, metrics
-from salfom_core.checkpoint import save_checkpoint
-from salfom_core.dataset_scores import CachedPredictions, DatasetScoring
-from salfom_core.engine import EngineSettings, SalFoMPredictor, predict_video
-from salfom_core.evaluate import CenterBiasMaps, dataset_truths, score_models
-from salfom_core.store import PredictionStore
-from salfom_core.synthetic import write_dataset
-from salfom_core.video import open_video
+from salfom_core import create_model
+from salfom_core.evaluation import metrics
+from salfom_core.evaluation.dataset_scores import CachedPredictions, DatasetScoring
+from salfom_core.evaluation.scoring import score_models
+from salfom_core.evaluation.sources import CenterBiasMaps
+from salfom_core.evaluation.truths import dataset_truths
+from salfom_core.inference.engine import EngineSettings, SalFoMPredictor, predict_video
+from salfom_core.inference.store import PredictionStore
+from salfom_core.io.synthetic import write_dataset
+from salfom_core.io.video import open_video
+from salfom_core.models.checkpoint import save_checkpoint
 
 
 def test_cached_predictions_score_what_the_cache_holds_and_scores_are_cached(tmp_path):

@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from salfom_core.datasets import DatasetError, TrainClips, ValClips
-from salfom_core.synthetic import write_dataset
+from salfom_core.io.annotations import DatasetError
+from salfom_core.io.synthetic import write_dataset
+from salfom_core.training.datasets import TrainClips, ValClips
 
 
 @pytest.mark.parametrize("layout, names", [("dhf1k", ["0001", "0002"]), ("ucf", ["Action-001", "Action-002"])])

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from salfom_core.devices import DeviceOutOfMemory, default_batch_size, resolve_device, resolve_precision
 from salfom_core.errors import ConfigError
+from salfom_core.inference.devices import DeviceOutOfMemory, default_batch_size, resolve_device, resolve_precision
 
 
 @pytest.fixture()

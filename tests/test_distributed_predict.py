@@ -14,9 +14,9 @@ import torch
 
 from helpers import make_video
 from salfom_core import create_model
-from salfom_core.checkpoint import save_checkpoint
-from salfom_core.distributed import Rank, balanced_shares, current_rank, videos_of_rank
-from salfom_core.engine import pick_device
+from salfom_core.inference.distributed import Rank, balanced_shares, current_rank, videos_of_rank
+from salfom_core.inference.engine import pick_device
+from salfom_core.models.checkpoint import save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,10 +5,15 @@ import torch
 
 from helpers import open_store
 from salfom_core import create_model
-from salfom_core.engine import (CenterBiasPredictor, EngineSettings, SalFoMPredictor, predict_video,
-                                window_indices)
-from salfom_core.preprocess import IMAGENET_MEAN, IMAGENET_STD
-from salfom_core.store import PredictionStore
+from salfom_core.inference.engine import (
+    CenterBiasPredictor,
+    EngineSettings,
+    SalFoMPredictor,
+    predict_video,
+    window_indices,
+)
+from salfom_core.inference.store import PredictionStore
+from salfom_core.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 
 def test_window_indices_by_hand():
@@ -102,7 +107,7 @@ def test_store_refuses_a_different_geometry(tmp_path):
 
 
 def test_moving_playhead_replans_after_the_current_batch(tmp_path, video):
-    from salfom_core.engine import iter_predict
+    from salfom_core.inference.engine import iter_predict
 
     predictor = RecordingPredictor()
     settings = EngineSettings(batch_size=2)
@@ -118,7 +123,7 @@ def test_moving_playhead_replans_after_the_current_batch(tmp_path, video):
 
 
 def test_time_estimate_from_measured_speed(monkeypatch):
-    from salfom_core import perf
+    from salfom_core.inference import perf
 
     monkeypatch.setattr(perf.os, "cpu_count", lambda: 2)
     assert perf.estimate_seconds("salfom_l16", "cpu", "float32", 100) == pytest.approx(1118.0)

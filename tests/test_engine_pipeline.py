@@ -4,17 +4,24 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import shared_path
+
 from fill_rule import fill
 from salfom_core import cli, create_model, save_checkpoint
-from salfom_core import engine
-from salfom_core.devices import DeviceOutOfMemory
-from salfom_core.engine import (CenterBiasPredictor, EngineSettings, SalFoMPredictor, iter_predict, postprocess_tensor,
-                                predict_video, window_indices)
-from salfom_core.preprocess import clip_tensor, postprocess_map, preprocess_frame, to_uint8
-from salfom_core.store import PredictionStore
-from salfom_core.video import VideoDecodeError, open_video
+from salfom_core.inference import engine
+from salfom_core.inference.devices import DeviceOutOfMemory
+from salfom_core.inference.engine import (
+    CenterBiasPredictor,
+    EngineSettings,
+    SalFoMPredictor,
+    iter_predict,
+    postprocess_tensor,
+    predict_video,
+    window_indices,
+)
+from salfom_core.inference.store import PredictionStore
+from salfom_core.io.video import VideoDecodeError, open_video
+from salfom_core.models.preprocess import clip_tensor, postprocess_map, preprocess_frame, to_uint8
 
 
 def filled_tiny() -> torch.nn.Module:

@@ -7,11 +7,15 @@ import shutil
 import numpy as np
 import pytest
 
-from salfom_core import cli, metrics
-from salfom_core.ground_truth import density_map
-from salfom_core.evaluate import AnnotationTruth, EvaluationGapError, GazeTruth, MapFolder, score_model
-from salfom_core.gaze import find_annotations, read_csv, write_csv
-from salfom_core.synthetic import write_annotated_video, write_dataset
+from salfom_core import cli
+from salfom_core.evaluation import metrics
+from salfom_core.evaluation.scoring import EvaluationGapError, score_model
+from salfom_core.evaluation.sources import MapFolder
+from salfom_core.evaluation.truths import AnnotationTruth, GazeTruth
+from salfom_core.io.annotations import find_annotations
+from salfom_core.io.gaze import read_csv, write_csv
+from salfom_core.io.ground_truth import density_map
+from salfom_core.io.synthetic import write_annotated_video, write_dataset
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import load_golden_weights, shared_path
+
 from fill_rule import fill, golden_input
 from salfom_core import create_model, load_weights
-from salfom_core.losses import kl_cc_loss
+from salfom_core.training.losses import kl_cc_loss
 
 
 def native_bf16() -> bool:

@@ -1,11 +1,12 @@
 """Gaze import: real SMI exports, CSV, annotation folders, gaze-convert."""
+import cv2
 import numpy as np
 import pytest
-import cv2
-
 from conftest import shared_path
+
 from salfom_core import cli
-from salfom_core.gaze import GazeError, load_gaze, read_annotation_folder, read_csv, read_smi, find_annotations
+from salfom_core.io.annotations import find_annotations
+from salfom_core.io.gaze import GazeError, load_gaze, read_annotation_folder, read_csv, read_smi
 
 
 def test_real_smi_export_gives_every_frame_3_to_11_observers():

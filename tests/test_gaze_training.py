@@ -1,11 +1,11 @@
-"""salfom_core.gaze_training: the training data built from gaze, stopped and resumed, its val
+"""salfom_core.training.from_gaze: the training data built from gaze, stopped and resumed, its val
 split, and a bad sources file named in one line."""
 import json
 
 from helpers import make_video
-from salfom_core import gaze_training
-from salfom_core.datasets import discover
-from salfom_core.gaze_training import build_training_data, read_sources, write_sources
+from salfom_core import cli
+from salfom_core.io.annotations import discover
+from salfom_core.training.from_gaze import build_training_data, read_sources, write_sources
 
 
 class Log:
@@ -54,6 +54,6 @@ def test_sources_round_trip_and_bad_file(tmp_path, capsys):
     bad.write_text(json.dumps({"video": 1}))
     (tmp_path / "run.toml").write_text(f'[train]\ndata_root = "{tmp_path / "data"}"\noutput = "{tmp_path}"\n'
                                        'preset = "salfom_tiny"\n')
-    assert gaze_training.main(["--config", str(tmp_path / "run.toml"), "--sources", str(bad)]) == 2
+    assert cli.main(["train", "--config", str(tmp_path / "run.toml"), "--from-gaze", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.json" in err[0]

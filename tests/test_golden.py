@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import load_golden_weights, shared_path
+
 from fill_rule import fill, golden_input
 from salfom_core import create_model, load_weights
 from salfom_core.models import SalFoMConfig

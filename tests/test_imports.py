@@ -9,7 +9,7 @@ BLOCKED = """
 import sys
 for name in ("PySide6", "av", "pyqtgraph", "superqt"):
     sys.modules[name] = None          # any import of them now raises ImportError
-import salfom_core, salfom_core.engine, salfom_core.train, salfom_core.cli, salfom_core.evaluate
+import salfom_core, salfom_core.inference.engine, salfom_core.train, salfom_core.cli, salfom_core.evaluation.scoring
 from salfom_core import create_model
 import torch
 model = create_model("salfom_tiny").eval()
@@ -36,10 +36,11 @@ import pytest
 
 # What the GUI is built from: salfom_core stays importable (and testable) without any of it.
 GUI_PACKAGES = ("salfom_app", "PySide6", "PySide2", "PyQt5", "PyQt6", "pyqtgraph", "superqt", "shiboken6")
-# Commands and pipelines, built on the rest of salfom_core. Every other module (a new one too)
-# is a building block and must not reach up into these, not even inside a function.
-HIGH_LEVEL = frozenset({"cli", "__main__", "engine", "scoreboard", "train", "gaze_training", "evaluate",
-                        "dataset_scores", "make_dataset", "distributed", "model_cache", "weights"})
+# The core's packages, each built only on those before it; the face (`FACE`) sits on top and
+# `errors` under everything.
+LAYERS = ("io", "models", "inference", "evaluation", "training")
+FACE = {"salfom_core", "salfom_core.__main__", "salfom_core.cli", "salfom_core.errors", "salfom_core.train"}
+BASE = "salfom_core.errors"
 
 
 def module_imports(package: Path) -> dict[str, set[str]]:
@@ -108,12 +109,47 @@ def test_core_imports_no_gui():
     assert not offenders, sorted(offenders)
 
 
-def test_building_blocks_do_not_import_commands():
+def layer_of(module: str, package: str = "salfom_core", layers=LAYERS) -> int:
+    """Position of a module in the stack: its package's index, len(layers) for the face."""
+    parts = module.split(".")
+    if len(parts) > 1 and parts[0] == package and parts[1] in layers:
+        return layers.index(parts[1])
+    return len(layers)
+
+
+def upward_imports(graph: dict[str, set[str]], package: str = "salfom_core", layers=LAYERS,
+                   base: str = BASE) -> set[str]:
+    """`a imports b` for every import of a module of a higher layer (or of the face) than a's own."""
+    return {f"{module} imports {name}" for module, found in graph.items()
+            for name in found if name.split(".")[0] == package and name != base
+            and layer_of(name, package, layers) > layer_of(module, package, layers)}
+
+
+def test_the_core_is_five_packages_and_a_thin_face():
     graph = module_imports(ROOT / "salfom_core")
-    assert {f"salfom_core.{m}" for m in HIGH_LEVEL} <= graph.keys() | {"salfom_core.__main__"}, "HIGH_LEVEL names a gone module"
-    upward = {f"{module} imports {name}" for module, found in graph.items() if _short(module) not in HIGH_LEVEL
-              for name in found if name.startswith("salfom_core.") and _short(name) in HIGH_LEVEL}
-    assert not upward, sorted(upward)
+    assert {m for m in graph if layer_of(m) == len(LAYERS)} == FACE
+    for layer in LAYERS:
+        assert f"salfom_core.{layer}" in graph, f"no package {layer}"
+
+
+def test_packages_import_only_those_below_them():
+    """io -> models -> inference -> evaluation -> training -> face, inside functions too."""
+    assert not upward_imports(module_imports(ROOT / "salfom_core")), \
+        sorted(upward_imports(module_imports(ROOT / "salfom_core")))
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path):
+    """The check above can fail: a low package reaching into a higher one, even lazily."""
+    pkg = tmp_path / "pkg"
+    for sub in ("low", "high"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "errors.py").write_text("")
+    (pkg / "low" / "a.py").write_text("from ..errors import x\ndef f():\n    from ..high import b\n")
+    (pkg / "high" / "b.py").write_text("from ..low.a import f\n")
+    found = upward_imports(module_imports(pkg), "pkg", ("low", "high"), "pkg.errors")
+    assert found == {"pkg.low.a imports pkg.high.b"}
 
 
 def test_the_walker_sees_cycles_and_lazy_imports(tmp_path):

@@ -9,11 +9,17 @@ import torch
 
 from helpers import make_video, open_store
 from salfom_core import cli, create_model, save_checkpoint
-from salfom_core.engine import EngineSettings, iter_predict, predict_video
-from salfom_core.interpolate import (bracket, interpolated_map, interpolation_warnings, iter_blends,
-                                     map_or_blend, read_interpolation_record)
-from salfom_core.plan import target_batches
-from salfom_core.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from salfom_core.inference.engine import EngineSettings, iter_predict, predict_video
+from salfom_core.inference.interpolate import (
+    bracket,
+    interpolated_map,
+    interpolation_warnings,
+    iter_blends,
+    map_or_blend,
+    read_interpolation_record,
+)
+from salfom_core.inference.plan import target_batches
+from salfom_core.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 
 def test_blend_values_at_known_frames():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from salfom_core import metrics
-from salfom_core.losses import correlation, kl_cc_loss, kl_divergence
+from salfom_core.evaluation import metrics
+from salfom_core.training.losses import correlation, kl_cc_loss, kl_divergence
 
 
 def test_kl_matches_hand_computation():

@@ -5,13 +5,13 @@ import os
 import cv2
 import numpy as np
 import pytest
+from conftest import shared_path
 from scipy.io import loadmat
 
-from conftest import shared_path
 from salfom_core import cli
-from salfom_core.datasets import TrainClips
-from salfom_core.gaze import load_gaze
-from salfom_core.make_dataset import DatasetSettings, MakeDatasetError, make_dataset, pair_inputs
+from salfom_core.io.gaze import load_gaze
+from salfom_core.training.datasets import TrainClips
+from salfom_core.training.make_dataset import DatasetSettings, MakeDatasetError, make_dataset, pair_inputs
 
 SIGMA = 30.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))     # DHF1K: FWHM 30 px
 
@@ -117,7 +117,7 @@ def test_inputs_are_checked(tmp_path):
 
 
 def test_small_video_with_partial_gaze_and_changed_sources(tmp_path, capsys):
-    from salfom_core.synthetic import object_track, render_frames
+    from salfom_core.io.synthetic import object_track, render_frames
 
     frames = tmp_path / "clip"
     frames.mkdir()

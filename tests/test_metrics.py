@@ -5,13 +5,13 @@ import math
 import cv2
 import numpy as np
 import pytest
+from conftest import shared_path
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import shared_path
-from salfom_core import ground_truth as G
-from salfom_core import metrics as M
+from salfom_core.evaluation import metrics as M
+from salfom_core.io import ground_truth as G
 
 
 def oracle_rows():

@@ -5,7 +5,7 @@ import weakref
 import torch
 
 from salfom_core import create_model, save_checkpoint
-from salfom_core.model_cache import ModelCache, cached_salfom_predictor
+from salfom_core.inference.model_cache import ModelCache, cached_salfom_predictor
 
 
 def test_same_content_reuses_the_model_and_a_rewritten_file_frees_the_old_one(tmp_path):

@@ -3,8 +3,8 @@ import av
 import numpy as np
 
 from salfom_core.cli import main as cli_main
-from salfom_core.export import overlay_frame
-from salfom_core.overlay import observer_colour
+from salfom_core.io.export import overlay_frame
+from salfom_core.io.overlay import observer_colour
 
 FRAME = np.full((120, 160, 3), 60, np.uint8)
 MAP = np.zeros((120, 160), np.uint8)
@@ -49,7 +49,7 @@ def test_predict_overlay_with_gaze_draws_the_fixations(tmp_path):
 
 
 def test_one_marker_per_observer_at_the_median_of_its_samples():
-    from salfom_core.overlay import one_per_observer
+    from salfom_core.io.overlay import one_per_observer
 
     xs, ys, obs = one_per_observer([10, 12, 50, 11, 7], [20, 22, 60, 21, 9], [0, 0, 1, 0, -1])
     assert xs.tolist() == [11, 50, 7] and ys.tolist() == [21, 60, 9] and obs.tolist() == [0, 1, -1]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from salfom_core.cli import main as cli_main
-from salfom_core.paths import PathKind, PathKindError, classify_path
-from salfom_core.synthetic import write_dataset
+from salfom_core.io.paths import PathKind, PathKindError, classify_path
+from salfom_core.io.synthetic import write_dataset
 
 
 def test_each_kind_of_input_is_recognised(tmp_path):

@@ -1,9 +1,10 @@
 """The coarse-to-fine plan: hand-computed orders and properties over many lengths and playheads."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from salfom_core.plan import LEVELS, coarse_to_fine, grid, levels, outward, target_batches
+from salfom_core.inference.plan import LEVELS, coarse_to_fine, grid, levels, outward, target_batches
 
 
 def test_levels_by_hand():

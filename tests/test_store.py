@@ -9,7 +9,7 @@ import pytest
 
 from salfom_core import cli
 from salfom_core.errors import CacheError
-from salfom_core.store import PredictionStore
+from salfom_core.inference.store import PredictionStore
 
 N, H, W = 6, 4, 5
 KEY = ("video-key", "predictor-key", {"padding": "repeat"})
@@ -78,7 +78,7 @@ def test_complete_entry_in_a_read_only_cache_is_read(complete, monkeypatch):
         path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     if os.geteuid() == 0:    # root writes anywhere: make the store see what a user would
         real_access = os.access
-        monkeypatch.setattr("salfom_core.store.os.access",
+        monkeypatch.setattr("salfom_core.inference.store.os.access",
                             lambda p, mode: False if mode & os.W_OK else real_access(p, mode))
     try:
         warnings = []

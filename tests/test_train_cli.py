@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import shared_path
 from torch.utils.data import DataLoader
 
-from conftest import shared_path
 from dist_helpers import free_port
 from salfom_core import cli, create_model, load_model
-from salfom_core.datasets import ValClips
-from salfom_core.synthetic import write_dataset
-from salfom_core.train import TrainConfig, train, validate
+from salfom_core.io.synthetic import write_dataset
+from salfom_core.training.config import TrainConfig
+from salfom_core.training.datasets import ValClips
+from salfom_core.training.loop import train, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

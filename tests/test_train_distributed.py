@@ -8,10 +8,12 @@ import torch
 
 from dist_helpers import run_ranks
 from salfom_core import create_model
-from salfom_core import train as train_mod
-from salfom_core.datasets import ValClips
-from salfom_core.synthetic import write_dataset
-from salfom_core.train import TrainConfig, init_distributed, make_val_loader, validate
+from salfom_core import train as torchrun_entry
+from salfom_core.io.synthetic import write_dataset
+from salfom_core.training import loop as train_mod
+from salfom_core.training.config import TrainConfig
+from salfom_core.training.datasets import ValClips
+from salfom_core.training.loop import init_distributed, make_val_loader, validate
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def test_training_refuses_cuda_on_a_machine_without_it(dataset, tmp_path, monkey
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     config = tmp_path / "c.toml"
     config.write_text(f'[train]\ndata_root = "{dataset}"\noutput = "{tmp_path / "o"}"\n')
-    assert train_mod.main(["--config", str(config), "--device", "cuda"]) == 2
+    assert torchrun_entry.main(["--config", str(config), "--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "CUDA is not available" in err[0]
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialog
 from helpers import make_video
 from salfom_app.training import FOLDER_SOURCE, NewRunDialog
 from salfom_app.window import MainWindow
-from salfom_core.datasets import discover
+from salfom_core.io.annotations import discover
 
 SIZE = (64, 48)
 
@@ -117,7 +117,7 @@ def test_new_run_offers_the_open_datasets_gaze(qtbot, window, tmp_path):
 
 def test_run_stopped_while_building_data_says_so_and_can_resume(qtbot, tmp_path):
     from salfom_app.training import TrainingRun
-    from salfom_core.train import TrainConfig
+    from salfom_core.training.config import TrainConfig
 
     cfg = TrainConfig(data_root=str(tmp_path / "run" / "data"), output=str(tmp_path / "run"), preset="salfom_tiny")
     run = TrainingRun(cfg, gaze_pairs=[("v.mp4", "g.csv")])

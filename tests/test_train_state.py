@@ -10,11 +10,13 @@ import pytest
 import torch
 
 from salfom_core import cli, create_model, save_checkpoint
-from salfom_core import train as train_mod
-from salfom_core.checkpoint import CheckpointError
+from salfom_core import train as torchrun_entry
 from salfom_core.errors import ConfigError
-from salfom_core.synthetic import write_dataset
-from salfom_core.train import TrainConfig, epoch_batches, make_train_loader, resume_from, train
+from salfom_core.io.synthetic import write_dataset
+from salfom_core.models.checkpoint import CheckpointError
+from salfom_core.training import loop as train_mod
+from salfom_core.training.config import TrainConfig
+from salfom_core.training.loop import epoch_batches, make_train_loader, resume_from, train
 
 CPU = torch.device("cpu")
 
@@ -55,7 +57,7 @@ def test_bad_config_values_are_one_line_and_exit_code_2(tmp_path, capsys, field,
     with pytest.raises(ConfigError, match="run.toml"):
         TrainConfig.from_toml(config)
     assert cli.main(["train", "--config", str(config)]) == 2
-    assert train_mod.main(["--config", str(config)]) == 2          # torchrun's entry point
+    assert torchrun_entry.main(["--config", str(config)]) == 2          # torchrun's entry point
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and all(words in line and "run.toml" in line for line in lines)
 
@@ -72,7 +74,7 @@ def test_config_that_is_not_a_table_or_not_finite_is_one_line(tmp_path, capsys, 
     with pytest.raises(ConfigError, match="run.toml"):
         TrainConfig.from_toml(config)
     assert cli.main(["train", "--config", str(config)]) == 2
-    assert train_mod.main(["--config", str(config)]) == 2
+    assert torchrun_entry.main(["--config", str(config)]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and all(words in line and "run.toml" in line for line in lines)
 
@@ -83,7 +85,7 @@ def test_torchrun_entry_point_turns_an_unusable_output_folder_into_one_line(tmp_
     blocker.write_text("")
     config = write_toml(tmp_path / "run.toml", data_root=str(tmp_path), preset="salfom_tiny", device="cpu",
                         output=str(blocker / "run"))
-    assert train_mod.main(["--config", str(config)]) == 2
+    assert torchrun_entry.main(["--config", str(config)]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("salfom train: error:") and "file/run" in lines[0]
 

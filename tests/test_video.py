@@ -2,10 +2,10 @@
 import cv2
 import numpy as np
 import pytest
-
 from conftest import shared_path
+
 from helpers import frame_id, make_video
-from salfom_core.video import FrameFolder, VideoOpenError, open_video
+from salfom_core.io.video import FrameFolder, VideoOpenError, open_video
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import av
 import pytest
 
 from helpers import frame_id, make_video
-from salfom_core.video import VideoOpenError, open_video
+from salfom_core.io.video import VideoOpenError, open_video
 
 N = 60
 

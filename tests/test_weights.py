@@ -10,8 +10,9 @@ import torch
 
 from checkpoint_files import full_size_official_file, not_checkpoints, tiny_official_state, tiny_umt_state
 from helpers import make_video
-from salfom_core import CheckpointError, cli, create_model, save_checkpoint, weights
-from salfom_core.weights import WeightsError
+from salfom_core import CheckpointError, cli, create_model, save_checkpoint
+from salfom_core.models import weights
+from salfom_core.models.weights import WeightsError
 
 
 @pytest.fixture()

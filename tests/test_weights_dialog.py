@@ -9,7 +9,8 @@ from checkpoint_files import not_checkpoints, tiny_umt_state
 from qt_helpers import make_window
 from salfom_app import weights_dialog
 from salfom_app.window import DEMO_VIDEO
-from salfom_core import create_model, save_checkpoint, weights
+from salfom_core import create_model, save_checkpoint
+from salfom_core.models import weights
 
 
 @pytest.fixture()

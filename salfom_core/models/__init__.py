@@ -1,4 +1,6 @@
-"""SalFoM networks and their registry."""
+"""SalFoM networks: the network and its presets (`salfom`, `registry`), the official checkpoints'
+names (`convert`), checkpoint loading (`checkpoint`), installed weights (`weights`), and the
+model's input and output conversions (`preprocess`)."""
 from .registry import create_model, list_models, register_model
 from .salfom import PRESETS, SalFoM, SalFoMConfig, SalFoMOutputs
 

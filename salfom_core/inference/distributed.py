@@ -62,7 +62,7 @@ def shard_indices(videos: Sequence[Path], rank: Rank, fps: float = 30.0) -> list
     """Indices of this rank's videos, in the order given (all of them outside torchrun)."""
     if not rank.distributed:
         return list(range(len(videos)))
-    from .video import open_video
+    from ..io.video import open_video
 
     frames, keys = [], []
     for path in videos:

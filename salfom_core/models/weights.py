@@ -16,12 +16,12 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .atomic import atomic_write_text, remove_stale_temporaries
+from ..io.atomic import atomic_write_text, remove_stale_temporaries
 from .checkpoint import CheckpointError, CheckpointInfo, describe_checkpoint, describe_parts, kind_phrase
 
 ROLES = ("predict", "encoder")
@@ -259,74 +259,6 @@ def remove(name: str) -> InstalledWeights:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(target.path)
     return target
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def add_arguments(sub) -> None:
-    """`salfom weights install|list|remove` and its help, on the CLI's subparsers."""
-    import argparse
-
-    epilog = (f"Where to get the weights ({SOURCE_REPOSITORY}):\n" +
-              "\n".join(f"  {what}: {where}" for what, where in SOURCES.values()))
-    p = sub.add_parser("weights", help="install, list or remove the SalFoM / UMT weights",
-                       description=__doc__, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ops = p.add_subparsers(dest="weights_command", required=True)
-    q = ops.add_parser("install", help="check a downloaded checkpoint, copy it to the data folder, make it the default")
-    q.add_argument("file")
-    q.add_argument("--no-default", action="store_true", help="install without making it the default")
-    q.set_defaults(func=cmd_install)
-    q = ops.add_parser("list", help="installed weights (the defaults are marked *)")
-    q.add_argument("--json", action="store_true", help="one JSON object per line")
-    q.set_defaults(func=cmd_list)
-    q = ops.add_parser("remove", help="delete an installed file (by name or sha256 prefix)")
-    q.add_argument("name")
-    q.set_defaults(func=cmd_remove)
-
-
-def cmd_install(args) -> int:
-    import sys
-
-    entry = install(args.file, make_default=not args.no_default)
-    use = ("the default checkpoint of `salfom predict` and the app" if entry.role == "predict"
-           else "the default encoder initialisation of a new training run (not a prediction checkpoint)")
-    print(f"installed {entry.name} ({entry.kind}, {entry.preset}, {entry.parameters / 1e6:.1f} M parameters) "
-          f"as {entry.path}" + (f"; {use}" if entry.default else ""), file=sys.stderr)
-    return 0
-
-
-def cmd_list(args) -> int:
-    entries = installed()
-    if args.json:
-        for w in entries:
-            print(json.dumps(asdict(w)))
-        return 0
-    if not entries:
-        print(f"no weights installed (in {weights_dir()}); `salfom weights install FILE` installs one")
-        return 0
-    print(f"  {'name':<44}{'kind':<10}{'role':<9}{'preset':<13}{'params':>9}{'size':>10}  {'sha256':<14}{'installed':<27}source")
-    for w in entries:
-        print(f"{'*' if w.default else ' '} {w.name:<44}{w.kind:<10}{w.role:<9}{w.preset:<13}"
-              f"{w.parameters / 1e6:>8.1f}M{w.size / 2 ** 20:>8.1f}MB  {w.sha256[:12]:<14}{w.installed:<27}"
-              f"{Path(w.source).name}")
-    return 0
-
-
-def cmd_remove(args) -> int:
-    import sys
-
-    removed = remove(args.name)
-    after = default_path(removed.role)
-    print(f"removed {removed.name}" + (f"; the default {removed.role} weights are now {after.name}" if removed.default and after
-                                       else "; no default left" if removed.default else ""), file=sys.stderr)
-    return 0
-
-
-def cmd_info_checkpoint(path: str) -> None:
-    """`salfom info CHECKPOINT`: one JSON object describing the file."""
-    info = describe_checkpoint(path)
-    print(json.dumps({**asdict(info), "role": info.role}))
 
 
 def looks_like_checkpoint(path: str | os.PathLike) -> bool:

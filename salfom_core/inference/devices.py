@@ -7,11 +7,10 @@ with several processes, because it would put them all on one GPU (NCCL refuses d
 """
 from __future__ import annotations
 
-import os
-
 import torch
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from .distributed import current_rank
 
 # Mixed-precision names shared by the training config (`amp`) and the CLI (`--dtype`).
 PRECISIONS = {"bf16": torch.bfloat16, "fp16": torch.float16, "off": torch.float32}
@@ -30,8 +29,10 @@ def resolve_device(request: str | torch.device | None = "auto", local_rank: int 
     outside torchrun). Raises ConfigError for an unknown name, CUDA requested where there is
     none, an index beyond the GPUs present, or an explicit index with several processes.
     """
-    local_rank = int(os.environ.get("LOCAL_RANK", 0)) if local_rank is None else local_rank
-    world_size = int(os.environ.get("WORLD_SIZE", 1)) if world_size is None else world_size
+    if local_rank is None or world_size is None:
+        process = current_rank()
+        local_rank = process.local_rank if local_rank is None else local_rank
+        world_size = process.world if world_size is None else world_size
     text = str(request or "auto").strip().lower()
     if text == "auto":
         return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")

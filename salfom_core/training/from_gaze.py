@@ -1,7 +1,7 @@
 """Training from a lab's own recordings: the DHF1K-layout data is built from videos and their
 raw gaze into the run folder, then `salfom train` runs on it, in one child process:
 
-    python -m salfom_core.gaze_training --config <run>/run.toml --sources <run>/gaze_sources.json [--resume]
+    salfom train --config <run>/run.toml --from-gaze <run>/gaze_sources.json [--resume]
 
 (the app's Train > New run "on this video's / dataset's gaze"). Phase one is `make_dataset`
 into `<run>/data` (the config's data_root), its progress appended to `<run>/log.jsonl` as
@@ -16,18 +16,18 @@ the model fits these observers, not how it generalises; say so to the user.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Callable
 
-from .atomic import atomic_write_text
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..io.atomic import atomic_write_text
+from ..io.outputs import video_name
+from .config import TrainConfig
+from .loop import JsonLog, StopFlag, train
 from .make_dataset import DatasetSettings, make_dataset
-from .outputs import video_name
 
 SOURCES = "gaze_sources.json"
 DATA_FOLDER = "data"
@@ -87,12 +87,11 @@ def link_val_split(data_root: Path, names: list[str]) -> None:
             shutil.copytree(data_root / "train" / name, target)
 
 
-def run(args) -> int:
-    from .train import JsonLog, StopFlag, TrainConfig
-    from .train import run as train_run
-
-    cfg = TrainConfig.from_toml(args.config)
-    pairs = read_sources(args.sources)
+def train_from_gaze(config: str | Path, sources: str | Path, resume: bool = False) -> dict | None:
+    """Build the run's data from its (video, gaze) sources, then train; None when stopped while
+    building the data (`resume=True` continues it)."""
+    cfg = TrainConfig.from_toml(config)
+    pairs = read_sources(sources)
     Path(cfg.output).mkdir(parents=True, exist_ok=True)
     log = JsonLog(Path(cfg.output) / "log.jsonl")
     stop = StopFlag()
@@ -103,27 +102,4 @@ def run(args) -> int:
     finally:
         stop.restore()
         log.close()
-    if not complete:
-        print("stopped while building the training data; --resume continues it", file=sys.stderr)
-        return 0
-    return train_run(argparse.Namespace(config=args.config, resume=args.resume, output=None, device=None,
-                                        epochs=None, batch_size=None))
-
-
-def main(argv=None) -> int:
-    from .devices import DeviceOutOfMemory
-
-    parser = argparse.ArgumentParser(prog="salfom_core.gaze_training", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="the run's TOML config (data_root: where to build)")
-    parser.add_argument("--sources", required=True, help=f"{SOURCES}: the videos and their gaze")
-    parser.add_argument("--resume", action="store_true", help="continue the data, then training from last.pt")
-    try:
-        return run(parser.parse_args(argv))
-    except (ValueError, DeviceOutOfMemory) as exc:
-        print(f"training from gaze: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return train(cfg, resume=resume) if complete else None

@@ -1,8 +1,11 @@
-"""Listing the files of a folder: images in natural order, numbered maps by frame."""
+"""Listing the files of a folder (images in natural order, numbered maps by frame) and reading
+numbered grey images: predicted maps and ground-truth maps alike."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import numpy as np
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -28,3 +31,22 @@ def numbered_files(folder: Path, suffixes=IMAGE_SUFFIXES) -> dict[int, Path]:
             if path.suffix.lower() in suffixes and numbers:
                 out[int(numbers[-1]) - 1] = path
     return out
+
+
+def read_grey(path: Path) -> np.ndarray | None:
+    """An 8-bit greyscale image, or None when it cannot be read (callers name the problem)."""
+    import cv2
+
+    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+
+
+def read_numbered_grey(files: dict[int, Path], index: int) -> np.ndarray | None:
+    """Frame `index`'s grey image from a `numbered_files` index (uint8), None where the frame
+    has no file; a file that does not decode is a ValueError naming it."""
+    path = files.get(index)
+    if path is None:
+        return None
+    image = read_grey(path)
+    if image is None:
+        raise ValueError(f"{path}: not a readable image")
+    return image

@@ -32,13 +32,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .devices import (DeviceOutOfMemory, default_batch_size, release_cached_memory, resolve_device,
-                      resolve_precision, set_fast_math)
+from ..io.fingerprint import file_fingerprint
+from ..io.video import VideoSource
+from ..models.preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD
+from .devices import (
+    DeviceOutOfMemory,
+    default_batch_size,
+    release_cached_memory,
+    resolve_device,
+    resolve_precision,
+    set_fast_math,
+)
 from .plan import target_batches
-from .preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD
 from .store import PredictionStore
-from .fingerprint import file_fingerprint
-from .video import VideoSource
 
 PADDINGS = ("repeat", "reverse")
 COMMIT_INTERVAL_S = 1.0       # how often finished maps are made durable on disk
@@ -470,7 +476,7 @@ class SalFoMPredictor:
     @classmethod
     def from_checkpoint(cls, path, device: str = "auto", dtype: str = "auto",
                         allow_partial: bool = False) -> "SalFoMPredictor":
-        from .checkpoint import load_model
+        from ..models.checkpoint import load_model
 
         model, report = load_model(path, allow_partial=allow_partial)
         key = f"salfom:{model.cfg.name}:{file_fingerprint(path)}"

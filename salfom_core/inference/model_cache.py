@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .fingerprint import file_fingerprint
+from ..io.fingerprint import file_fingerprint
 
 
 class ModelCache:
@@ -49,11 +49,13 @@ _DEFAULT = ModelCache()
 
 
 def cached_salfom_predictor(path: str | os.PathLike, device: str = "auto", dtype: str = "auto",
-                            cache: ModelCache = _DEFAULT):
+                            allow_partial: bool = False, cache: ModelCache = _DEFAULT):
     """A `SalFoMPredictor` for `path`, from the cache when the same file content was loaded on
-    the same device."""
+    the same device with the same settings. `allow_partial`: the user confirmed a checkpoint
+    that fills only part of the model."""
     from .engine import SalFoMPredictor, pick_device
 
     resolved = str(pick_device(device))
-    return cache.get(path, resolved, lambda: SalFoMPredictor.from_checkpoint(path, device=resolved, dtype=dtype),
-                     variant=dtype)
+    return cache.get(path, resolved, lambda: SalFoMPredictor.from_checkpoint(path, device=resolved, dtype=dtype,
+                                                                             allow_partial=allow_partial),
+                     variant=f"{dtype}{':partial' if allow_partial else ''}")

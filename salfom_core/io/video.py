@@ -19,6 +19,7 @@ import numpy as np
 from .files import IMAGE_SUFFIXES, list_images
 from .fingerprint import file_fingerprint, frame_files_fingerprint
 
+
 class VideoError(ValueError):
     """A video that cannot be opened or read; the message names the file."""
 
@@ -420,13 +421,6 @@ def _reason(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- frame folders
-
-
-def read_grey(path: Path) -> np.ndarray | None:
-    """An 8-bit greyscale image, or None when it cannot be read (callers name the problem)."""
-    import cv2
-
-    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
 
 
 def read_rgb(path: Path) -> np.ndarray:

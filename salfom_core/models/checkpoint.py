@@ -18,11 +18,10 @@ from typing import Any, Mapping
 import torch
 import torch.nn as nn
 
-from .atomic import atomic_write
-from .fingerprint import file_sha256
-from .models import create_model, list_models
-from .models.convert import (convert_official_salfom, convert_umt_encoder, is_official_salfom,
-                             is_umt_encoder, strip_prefixes)
+from ..io.atomic import atomic_write
+from ..io.fingerprint import file_sha256
+from .convert import convert_official_salfom, convert_umt_encoder, is_official_salfom, is_umt_encoder, strip_prefixes
+from .registry import create_model, list_models
 
 STUDIO_FORMAT = "salfom-studio-checkpoint"
 _WRAPPER_KEYS = ("state_dict", "model", "module", "model_state_dict", "net")
@@ -326,7 +325,7 @@ def _by_similarity(state: Mapping[str, torch.Tensor]) -> list[str]:
     """Presets, the likeliest first (by the widest tensor dimension against the encoder's MLP
     width), so that a small file rarely needs the large preset's skeleton built. Only speed and
     the error shown depend on this order: at most one preset fits a file's shapes."""
-    from .models import PRESETS
+    from .salfom import PRESETS
 
     widest = max((max(v.shape) for v in state.values() if isinstance(v, torch.Tensor) and v.dim()), default=1)
     distance = {name: abs(math.log(widest) - math.log(cfg.embed_dim * cfg.mlp_ratio))

@@ -2,7 +2,7 @@
 
 The app's dataset panel scores the videos the user looks at first, in the background, and
 reopens a dataset instantly; `salfom evaluate` scores them all in order. Both give the same
-numbers: every video has its own random streams (`evaluate.video_seed`) and all share the
+numbers: every video has its own random streams (`scoring.video_seed`) and all share the
 dataset's shuffled-AUC pool, so the pooled result (`ModelScores.scores`) is the DHF1K
 protocol score either way.
 
@@ -20,14 +20,15 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from ..io.atomic import atomic_write_text
 from . import metrics
-from .atomic import atomic_write_text
-from .evaluate import (AnnotationTruth, CenterBiasMaps, GazeTruth, GroundTruth, ModelScores, PredictionRoot,
-                       VideoScores, score_video_models, shuffled_auc_pool)
+from .scoring import ModelScores, VideoScores, score_video_models, shuffled_auc_pool
+from .sources import CenterBiasMaps, PredictionRoot
+from .truths import AnnotationTruth, GazeTruth, GroundTruth
 
 
 def default_score_cache() -> Path:
-    from .store import default_cache_dir
+    from ..inference.store import default_cache_dir
 
     return default_cache_dir().parent / "scores"
 
@@ -71,8 +72,8 @@ class CachedPredictions:
 
     def __init__(self, checkpoint: str | Path, name: str = "SalFoM", cache_root: str | Path | None = None,
                  padding: str = "repeat", blur: bool = True):
-        from .engine import EngineSettings
-        from .store import default_cache_dir
+        from ..inference.engine import EngineSettings
+        from ..inference.store import default_cache_dir
 
         self.name = name
         self.checkpoint = Path(checkpoint)
@@ -85,8 +86,8 @@ class CachedPredictions:
         """The predictor keys `SalFoMPredictor` files this checkpoint's maps under (one per
         precision); found on first use, in the scoring thread: describing a checkpoint reads it."""
         if self._keys is None:
-            from .checkpoint import describe_checkpoint
-            from .fingerprint import file_fingerprint
+            from ..io.fingerprint import file_fingerprint
+            from ..models.checkpoint import describe_checkpoint
 
             preset = describe_checkpoint(self.checkpoint).preset
             fingerprint = file_fingerprint(self.checkpoint)
@@ -95,8 +96,8 @@ class CachedPredictions:
 
     def store_folder(self, truth: GroundTruth) -> Path | None:
         """The cache entry of this video (any precision it was computed at), or None."""
-        from .store import store_key
-        from .video import open_video
+        from ..inference.store import store_key
+        from ..io.video import open_video
 
         video = truth_video(truth)
         if video is None:
@@ -110,7 +111,7 @@ class CachedPredictions:
         return None
 
     def reader(self, truth: GroundTruth):
-        from .store import PredictionStore
+        from ..inference.store import PredictionStore
 
         folder = self.store_folder(truth)
         if folder is None:

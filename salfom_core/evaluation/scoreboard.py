@@ -17,74 +17,65 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Callable
 
+from ..errors import ConfigError
+from ..inference.interpolate import interpolation_warnings
+from ..io.atomic import atomic_write_bytes, atomic_write_text
 from . import metrics
-from .atomic import atomic_write_bytes, atomic_write_text
-from .errors import ConfigError
-from .evaluate import CenterBiasMaps, GazeTruth, ModelScores, PredictionRoot, dataset_truths, score_models
-from .interpolate import interpolation_warnings
+from .scoring import ModelScores, score_models
+from .sources import CenterBiasMaps, PredictionRoot
+from .truths import GazeTruth, dataset_truths
 
 BASELINE = "center-bias"
 PROTOCOL = "DHF1K: mean over all frames of all videos, NaN frames dropped"
 
 
-def add_arguments(p) -> None:
-    p.add_argument("--pred", required=True, action="append",
-                   help="maps folder of one video, a folder of per-video folders, or 'center-bias'; "
-                        "repeat to compare several models in one run")
-    p.add_argument("--data", help="dataset root (DHF1K / Hollywood-2 / UCF layout) or one annotated video folder")
-    p.add_argument("--layout", choices=("dhf1k", "hollywood", "ucf"), help="dataset layout (default: detect)")
-    p.add_argument("--split", default="val", choices=("train", "val"), help="which split of --data")
-    p.add_argument("--gaze", help="raw gaze instead of annotations (CSV, SMI folder/file)")
-    p.add_argument("--video", help="the video the gaze belongs to (with --gaze)")
-    p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for fixation maps from gaze")
-    p.add_argument("--every", type=int, default=1, help="score every N-th frame")
-    p.add_argument("--metrics", help=f"comma-separated subset of {','.join(metrics.METRICS)}")
-    p.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and the sAUC draws")
-    p.add_argument("--strict", action="store_true",
-                   help="fail (exit 2) when any frame lacks a prediction or fixations instead of skipping it")
-    p.add_argument("-j", "--jobs", type=int, default=1,
-                   help="score videos in this many processes (same numbers; each video has its own random streams)")
-    p.add_argument("--out", help="folder for the metrics files (default: --pred; required with several)")
-    p.add_argument("--plot", help="write a comparison figure of the models (.png, .svg or .pdf)")
-    p.add_argument("-q", "--quiet", action="store_true")
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
-def run(args) -> int:
-    from tqdm import tqdm
-
-    names = _metric_names(args.metrics)
-    if args.every < 1:
-        raise ConfigError(f"--every must be at least 1, not {args.every}")
-    if args.jobs < 1:
-        raise ConfigError(f"--jobs must be at least 1, not {args.jobs}")
-    if len(args.pred) > 1 and not args.out:
+def evaluate_models(preds: list[str], *, data: str | None = None, layout: str | None = None, split: str = "val",
+                    gaze: str | None = None, video: str | None = None, grid: bool = False, every: int = 1,
+                    metric_names: str | None = None, seed: int = 0, strict: bool = False, jobs: int = 1,
+                    out: str | None = None, plot: str | None = None,
+                    progress: Callable[[int, int], object] | None = None,
+                    warn: Callable[[str], None] = _stderr) -> tuple[list[ModelScores], Path, list[str]]:
+    """Score each of `preds` (map folders, or 'center-bias') against `data` (annotations) or
+    `gaze` of `video`, and write the metrics files into `out` (default: the single prediction
+    folder). Returns (results, the folder written, the names of the files written). Every
+    setting is checked before any scoring; gaps and notes go to `warn`; `progress(frames, total)`
+    follows the scoring."""
+    names = _metric_names(metric_names)
+    if every < 1:
+        raise ConfigError(f"--every must be at least 1, not {every}")
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, not {jobs}")
+    if len(preds) > 1 and not out:
         raise ConfigError("several --pred: give --out FOLDER for the metrics files")
-    if args.out is None and args.pred[0] == BASELINE:
+    if out is None and preds[0] == BASELINE:
         raise ConfigError(f"--pred {BASELINE}: give --out FOLDER for the metrics files")
-    if args.plot:
-        plot_format(args.plot)       # a wrong suffix fails before any scoring
-    truths = _truths(args)
-    models = [_model(p, truths) for p in args.pred]
-    for pred in args.pred:              # maps from `salfom predict --stride`: say they are blends
+    if plot:
+        plot_format(plot)       # a wrong suffix fails before any scoring
+    truths = _truths(data, layout, split, gaze, video, grid, warn)
+    models = [_model(p, truths, warn) for p in preds]
+    for pred in preds:              # maps from `salfom predict --stride`: say they are blends
         for line in interpolation_warnings(pred):
-            print(line, file=sys.stderr)
+            warn(line)
     _unique_names(models)
-    per_model = sum(len(range(0, t.n_frames, args.every)) for t in truths)
-    with tqdm(total=per_model * len(models), desc="evaluate", unit="frame", disable=args.quiet) as bar:
-        results = score_models(truths, models, args.every, names, args.seed, args.strict, args.jobs, bar.update)
+    total = sum(len(range(0, t.n_frames, every)) for t in truths) * len(models)
+    step = (lambda n: progress(n, total)) if progress else None
+    results = score_models(truths, models, every, names, seed, strict, jobs, step)
     for result in results:
         for line in coverage_lines(result, prefix=len(results) > 1):
-            print(line, file=sys.stderr)
-    print(format_models_table(results) if len(results) > 1 else format_video_table(results[0]))
-    out = Path(args.out) if args.out else Path(args.pred[0])
-    write_results(results, out)
+            warn(line)
+    folder = Path(out) if out else Path(preds[0])
+    write_results(results, folder)
     written = ["metrics_summary.json", "metrics_frames.csv", "metrics_videos.csv"]
-    if args.plot:
-        write_plot(results, args.plot)
-        written.append(str(args.plot))
-    print(f"wrote {', '.join(written)} in {out}", file=sys.stderr)
-    return 0
+    if plot:
+        write_plot(results, plot)
+        written.append(str(plot))
+    return results, folder, written
 
 
 def _metric_names(option: str | None) -> tuple[str, ...]:
@@ -95,32 +86,32 @@ def _metric_names(option: str | None) -> tuple[str, ...]:
     return names
 
 
-def _truths(args):
-    from .gaze import load_gaze
-    from .video import open_video
+def _truths(data, layout, split, gaze, video, grid, warn):
+    from ..io.gaze import load_gaze
+    from ..io.video import open_video
 
-    if args.gaze:
-        if not args.video:
+    if gaze:
+        if not video:
             raise ConfigError("--gaze needs --video (for the frame count and size)")
-        with open_video(args.video) as source:
+        with open_video(video) as source:
             info, n_frames = source.info, len(source)
             if source.integrity_warning:      # a damaged video: say so, with the frames it has
-                print(f"warning: {source.integrity_warning}", file=sys.stderr)
-        gaze = load_gaze(args.gaze, (info.width, info.height), n_frames, info.fps)
-        note = gaze.dropped_note()
+                warn(f"warning: {source.integrity_warning}")
+        samples = load_gaze(gaze, (info.width, info.height), n_frames, info.fps)
+        note = samples.dropped_note()
         if note:
-            print(f"{args.gaze}: gaze samples: {note}", file=sys.stderr)
-        video = Path(args.video)
-        return [GazeTruth(video.name if video.is_dir() else video.stem, gaze, grid=args.grid)]
-    if not args.data:
+            warn(f"{gaze}: gaze samples: {note}")
+        video = Path(video)
+        return [GazeTruth(video.name if video.is_dir() else video.stem, samples, grid=grid)]
+    if not data:
         raise ConfigError("give --data ROOT (annotations) or --gaze PATH --video VIDEO")
-    truths = dataset_truths(args.data, args.layout, args.split)
+    truths = dataset_truths(data, layout, split)
     if not truths:
-        raise ValueError(f"{args.data}: no annotated videos")
+        raise ValueError(f"{data}: no annotated videos")
     return truths
 
 
-def _model(pred: str, truths):
+def _model(pred: str, truths, warn):
     if pred == BASELINE and not Path(pred).exists():
         return CenterBiasMaps()
     root = PredictionRoot(pred)
@@ -129,8 +120,8 @@ def _model(pred: str, truths):
                          "point --pred at a folder of per-video folders")
     unmatched = root.unmatched(truths)
     if unmatched:
-        print(f"{pred}: {len(unmatched)} folders match no video of the data, not scored: "
-              f"{', '.join(unmatched[:5])}{' ...' if len(unmatched) > 5 else ''}", file=sys.stderr)
+        warn(f"{pred}: {len(unmatched)} folders match no video of the data, not scored: "
+             f"{', '.join(unmatched[:5])}{' ...' if len(unmatched) > 5 else ''}")
     return root
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,15 +28,14 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .atomic import atomic_write_bytes, atomic_write_text
-from .datasets import SPLITS
-from .errors import SalfomError
-from .fingerprint import file_fingerprint
-from .gaze import GazeData, ScreenGeometry, load_gaze, write_csv
-from .ground_truth import density_map
-from .options import parse_size
-from .outputs import video_name
-from .video import open_video
+from ..errors import SalfomError
+from ..io.annotations import SPLITS
+from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..io.fingerprint import file_fingerprint
+from ..io.gaze import GazeData, ScreenGeometry, load_gaze, write_csv
+from ..io.ground_truth import density_map
+from ..io.outputs import video_name
+from ..io.video import open_video
 
 IMAGE_FORMATS = ("png", "jpg")
 MANIFEST = "make_dataset.json"
@@ -191,44 +189,3 @@ def _read_manifest(folder: Path) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         raise MakeDatasetError(f"{path}: unreadable; remove it to rebuild this video") from None
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def add_arguments(p) -> None:
-    p.add_argument("videos", nargs="+", help="video files or frame folders")
-    p.add_argument("--gaze", nargs="+", required=True,
-                   help="raw gaze, one per video in the same order (CSV, SMI file or folder, annotation folder)")
-    p.add_argument("-o", "--output", required=True, help="dataset root: <output>/<split>/<video>/...")
-    p.add_argument("--split", default="train", choices=tuple(SPLITS["dhf1k"]), help="which split to write")
-    p.add_argument("--image-format", default="png", choices=IMAGE_FORMATS, help="format of the frame images")
-    p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for the fixation maps")
-    p.add_argument("--screen", default="1440x900", help="eye-tracker screen WxH (SMI; DHF1K: 1440x900)")
-    p.add_argument("-q", "--quiet", action="store_true")
-
-
-def run(args) -> int:
-    from tqdm import tqdm
-
-    screen = parse_size(args.screen, "--screen")
-    settings = DatasetSettings(args.split, args.image_format, args.grid, screen)
-    bars: dict[str, tqdm] = {}
-
-    def progress(name, done, total):
-        bar = bars.get(name)
-        if bar is None:
-            bar = bars[name] = tqdm(total=total, initial=done - 1, desc=name, unit="frame", disable=args.quiet)
-        bar.update(done - bar.n)
-
-    try:
-        reports = make_dataset(args.videos, args.gaze, args.output, settings, progress)
-    finally:
-        for bar in bars.values():
-            bar.close()
-    for r in reports:
-        resumed = "" if r.written in (0, r.frames) else f" ({r.written} written now, the rest before)"
-        state = "already complete" if r.written == 0 else f"{r.frames} frames{resumed}"
-        note = f"; gaze: {r.gaze_note}" if r.gaze_note else ""
-        print(f"{r.name}: {state}, {r.annotated} with fixations -> {r.folder}{note}", file=sys.stderr)
-    return 0

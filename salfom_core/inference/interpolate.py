@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_write_text
+from ..io.atomic import atomic_write_text
 
 RECORD_NAME = "interpolated.json"
 
@@ -41,8 +41,10 @@ def blend(first: np.ndarray, second: np.ndarray, weight: float) -> np.ndarray:
     return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
 
-def interpolated_map(read: Callable[[int], np.ndarray | None], exact: np.ndarray, index: int) -> np.ndarray | None:
-    """The blend for a frame that is not exact, or None (exact, or no computed frame on a side)."""
+def interpolated(read: Callable[[int], np.ndarray | None], exact: np.ndarray,
+                 index: int) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """(blend, (a, b)): the blend for a frame that is not exact and the exact frames it mixes;
+    None when the frame is exact, has no computed frame on a side, or a side cannot be read."""
     sides = bracket(exact, index)
     if sides is None:
         return None
@@ -50,7 +52,13 @@ def interpolated_map(read: Callable[[int], np.ndarray | None], exact: np.ndarray
     first, second = read(a), read(b)
     if first is None or second is None:
         return None
-    return blend(first, second, weight)
+    return blend(first, second, weight), (a, b)
+
+
+def interpolated_map(read: Callable[[int], np.ndarray | None], exact: np.ndarray, index: int) -> np.ndarray | None:
+    """The blend for a frame that is not exact, or None (exact, or no computed frame on a side)."""
+    found = interpolated(read, exact, index)
+    return None if found is None else found[0]
 
 
 def iter_blends(read: Callable[[int], np.ndarray | None], exact: np.ndarray):
@@ -117,7 +125,7 @@ def write_blends(store, folder: Path, stride: int) -> int:
     the record of which maps are blends; returns how many were written. Frames with no exact
     frame on one side get no file (`salfom predict` always computes the first and the last).
     When every frame is exact, the folder gets no record, and a record of an earlier run goes."""
-    from .export import write_png
+    from ..io.export import write_png
 
     exact = store.exact
     if exact.all():

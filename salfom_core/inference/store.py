@@ -28,8 +28,8 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
-from .errors import CacheError
+from ..errors import CacheError
+from ..io.atomic import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
 
 ENTRY_FILES = ("meta.json", "maps.u8", "done.npy")
 

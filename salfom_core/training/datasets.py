@@ -1,7 +1,4 @@
-"""Training and validation data in the standard video-saliency layouts.
-
-DHF1K:                 <root>/{train,val}/<video>/{images,maps,fixation}/0001.png
-Hollywood-2 / UCF:     <root>/{training,testing}/<video>/{images,maps,fixation}/<Name>_001.png
+"""Training and validation clips from annotated videos (`io.annotations` finds them).
 
 Training (paper): one item per video per epoch, a 16-frame clip at a random start, the
 target the ground-truth map of its last frame at 224x224. Validation (TMFI-Net's trainer,
@@ -11,58 +8,15 @@ scored at the ground truth's own size.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .files import list_images
-from .gaze import AnnotationFolder, find_annotations
-from .preprocess import clip_tensor, preprocess_frame
-from .video import read_rgb
-
-SPLITS = {"dhf1k": {"train": "train", "val": "val"},
-          "hollywood": {"train": "training", "val": "testing"},
-          "ucf": {"train": "training", "val": "testing"}}
-LAYOUTS = tuple(SPLITS)
-
-
-class DatasetError(ValueError):
-    pass
-
-
-@dataclass
-class AnnotatedVideo:
-    name: str
-    frames: list[Path]                  # 0-based
-    annotations: AnnotationFolder
-
-    def __len__(self):
-        return len(self.frames)
-
-
-def discover(root: str | Path, layout: str, split: str) -> list[AnnotatedVideo]:
-    """Every video of `split` ("train" or "val") with frames and annotations."""
-    if layout not in SPLITS:
-        raise DatasetError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
-    folder = Path(root) / SPLITS[layout][split]
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: missing ({layout} layout expects {root}/{SPLITS[layout][split]}/<video>/)")
-    videos = []
-    for video_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-        images = video_dir / "images"
-        if not images.is_dir():
-            continue
-        frames = list_images(images)
-        ann = find_annotations(video_dir)
-        if frames and ann.map_files:
-            videos.append(AnnotatedVideo(video_dir.name, frames, ann))
-    if not videos:
-        raise DatasetError(f"{folder}: no videos with images/ and maps/")
-    return videos
+from ..io.annotations import AnnotatedVideo, discover
+from ..io.video import read_rgb
+from ..models.preprocess import clip_tensor, preprocess_frame
 
 
 def load_clip(video: AnnotatedVideo, last: int, clip_len: int, size: int) -> torch.Tensor:

@@ -1,0 +1,137 @@
+"""The timeline: the frame slider, play controls and speed, and the strip of computed frames under it."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .interpolated import strip_colours
+from .state import Layer, ViewerState
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+class ComputedStrip(QWidget):
+    """A thin bar under the timeline: which frames of the active layer are computed (green),
+    and which show a blend of computed ones (lighter)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFixedHeight(6)
+        self.done: np.ndarray | None = None
+        self.interpolate = True
+
+    def set_done(self, done: np.ndarray | None, interpolate: bool | None = None) -> None:
+        self.done = None if done is None else done.copy()
+        if interpolate is not None:
+            self.interpolate = interpolate
+        self.update()
+
+    def paintEvent(self, _event):
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(60, 60, 60))
+        if self.done is not None and len(self.done):
+            row = strip_colours(self.done, self.interpolate)[None, :]
+            image = QImage(row.tobytes(), len(self.done), 1, QImage.Format_ARGB32)
+            painter.drawImage(self.rect(), image)
+        painter.end()
+
+
+class Timeline(QWidget):
+    """Slider, frame and time, play/pause, speed, and the computed-frames strip."""
+
+    def __init__(self, state: ViewerState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.play = QPushButton("Play")
+        self.play.setFocusPolicy(Qt.NoFocus)
+        self.play.clicked.connect(lambda: state.set_playing(not state.playing))
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setFocusPolicy(Qt.NoFocus)      # arrow keys belong to the window's shortcuts
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.slider.sliderPressed.connect(lambda: state.set_playing(False))   # dragging pauses
+        self.position = QLabel("-")
+        self.position.setMinimumWidth(190)
+        self.speed = QComboBox()
+        self.speed.setFocusPolicy(Qt.NoFocus)
+        for s in SPEEDS:
+            self.speed.addItem(f"{s:g}x", s)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.currentIndexChanged.connect(lambda i: state.set_speed(SPEEDS[i]))
+        self.strip = ComputedStrip()
+        self.warning = QLabel()             # a damaged video: only part of it decodes
+        self.warning.setStyleSheet("color: #ffb020;")
+        self.warning.setWordWrap(True)
+        self.warning.setVisible(False)
+        row = QHBoxLayout()
+        row.addWidget(self.play)
+        column = QVBoxLayout()
+        column.setSpacing(1)
+        column.addWidget(self.slider)
+        column.addWidget(self.strip)
+        row.addLayout(column, 1)
+        row.addWidget(self.position)
+        row.addWidget(self.speed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.warning)
+        self._observed: Layer | None = None
+        state.video_changed.connect(self._video_changed)
+        state.frame_changed.connect(self._frame_changed)
+        state.playing_changed.connect(lambda p: self.play.setText("Pause" if p else "Play"))
+        state.speed_changed.connect(self._speed_changed)
+        state.layers_changed.connect(self._observe_active)
+        state.view_changed.connect(lambda what: self._observe_active() if {"active", "interpolate"} & set(what)
+                                   else None)
+
+    def set_warning(self, text: str | None) -> None:
+        self.warning.setText(f"\u26a0 {text}" if text else "")
+        self.warning.setToolTip(text or "")
+        self.warning.setVisible(bool(text))
+
+    def _speed_changed(self, speed: float) -> None:
+        if speed in SPEEDS and self.speed.currentIndex() != SPEEDS.index(speed):
+            self.speed.blockSignals(True)
+            self.speed.setCurrentIndex(SPEEDS.index(speed))
+            self.speed.blockSignals(False)
+
+    def _observe_active(self) -> None:
+        """The computed-frames strip follows the active layer."""
+        if self._observed is not None:
+            self._observed.changed.disconnect(self._active_progress)
+        self._observed = self.state.active
+        if self._observed is not None:
+            self._observed.changed.connect(self._active_progress)
+        self.strip.set_done(self._observed.done if self._observed is not None else None, self.state.interpolate)
+
+    def _active_progress(self, layer: Layer, what) -> None:
+        if "progress" in what or "read" in what:
+            self.strip.set_done(layer.done)
+
+    def _video_changed(self):
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, self.state.n_frames - 1))
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self._frame_changed(0)
+
+    def _slider_moved(self, value: int):
+        self.state.set_frame(value)
+
+    def _frame_changed(self, frame: int):
+        if self.slider.value() != frame:
+            self.slider.blockSignals(True)
+            self.slider.setValue(frame)
+            self.slider.blockSignals(False)
+        n = self.state.n_frames
+        self.position.setText(f"frame {frame + 1} / {n}   {self.state.time_s(frame):6.2f} s" if n else "-")

@@ -1,0 +1,72 @@
+"""The plain gaze CSV: `frame` or `time_s`, `x`, `y`, optional `observer`; pixels or 0..1."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ...errors import GazeError
+from ..atomic import atomic_write_text
+from ..files import natural_key
+from .data import GazeData
+
+
+def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps: float = 30.0,
+             normalized: bool | None = None) -> GazeData:
+    """A CSV with `frame` (0-based) or `time_s`, `x`, `y` and optionally `observer`.
+
+    `normalized=None` guesses: coordinates all within 0..1 are read as fractions of the frame.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GazeError(f"{path}: cannot read ({exc})") from None
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {(f or "").strip().lower(): f for f in (reader.fieldnames or [])}
+    if not {"x", "y"} <= fields.keys() or not ({"frame", "time_s"} & fields.keys()):
+        raise GazeError(f"{path}: a gaze CSV needs columns x, y and frame or time_s; "
+                        f"found {', '.join(fields) or 'none'}")
+    rows, skipped = [], 0
+    names: dict[str, int] = {}
+    for row in reader:
+        try:
+            x, y = float(row[fields["x"]]), float(row[fields["y"]])
+            if "frame" in fields and (row.get(fields["frame"]) or "").strip() != "":
+                frame = int(float(row[fields["frame"]]))
+            else:
+                frame = int(math.floor(float(row[fields["time_s"]]) * fps))
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise ValueError
+        except (TypeError, ValueError, KeyError):
+            skipped += 1
+            continue
+        name = (row.get(fields["observer"]) or "").strip() if "observer" in fields else ""
+        obs = names.setdefault(name, len(names)) if name else -1
+        rows.append((frame, x, y, obs))
+    data = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    xs, ys = data[:, 1], data[:, 2]
+    if normalized is None:
+        normalized = len(data) > 0 and xs.min() >= 0 and ys.min() >= 0 and xs.max() <= 1 and ys.max() <= 1
+    if normalized:
+        xs, ys = xs * size[0], ys * size[1]
+    # observers in natural order (P2 before P10), whatever order the rows came in
+    ordered = sorted(names, key=lambda n: natural_key(Path(n)))
+    remap = np.array([ordered.index(n) for n in names] + [-1], dtype=np.int64)   # index -1 stays -1
+    observer = remap[data[:, 3].astype(np.int64)]
+    return GazeData(data[:, 0].astype(np.int64), xs, ys, observer, ordered, n_frames, size, fps, str(path), skipped)
+
+
+def write_csv(gaze: GazeData, path: str | os.PathLike) -> None:
+    """The plain CSV (`frame,time_s,x,y,observer`), written atomically."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["frame", "time_s", "x", "y", "observer"])
+    for f, x, y, o in zip(gaze.frame, gaze.x, gaze.y, gaze.observer):
+        writer.writerow([int(f), f"{f / gaze.fps:.6f}", f"{x:.3f}", f"{y:.3f}",
+                         gaze.observer_name(int(o)) if o >= 0 else ""])
+    atomic_write_text(path, out.getvalue())
