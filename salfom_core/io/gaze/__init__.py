@@ -8,10 +8,10 @@ One module per format, `load_gaze` picks the reader from what a path is:
 """
 from ...errors import GazeError
 from .annotation import read_annotation_folder
-from .data import GazeData
+from .data import FixationEvents, GazeData
 from .load import load_gaze, load_gaze_files
 from .plain_csv import read_csv, write_csv
 from .smi import ScreenGeometry, read_smi
 
-__all__ = ["GazeData", "GazeError", "ScreenGeometry", "load_gaze", "load_gaze_files", "read_annotation_folder",
+__all__ = ["FixationEvents", "GazeData", "GazeError", "ScreenGeometry", "load_gaze", "load_gaze_files", "read_annotation_folder",
            "read_csv", "read_smi", "write_csv"]

@@ -16,6 +16,41 @@ from ..ground_truth import fixation_map
 
 
 @dataclass
+class FixationEvents:
+    """Fixations as events (AOI_SPEC.md, "Fixations"): one row per fixation of one observer.
+
+    `start_s` counts from the video's start (frame n starts at (n - 1) / fps), positions are
+    video pixels as the samples', `observer` indexes the `GazeData.observers` of the same input.
+    `method` says where they came from: "file" (the tracker's own events) or the detector and
+    its parameters, e.g. "I-VT 30 deg/s, min 60 ms"."""
+
+    observer: np.ndarray               # int64
+    start_s: np.ndarray                # float64
+    duration_s: np.ndarray             # float64
+    x: np.ndarray                      # float64, video pixels
+    y: np.ndarray
+    method: str = "file"
+
+    def __post_init__(self):
+        order = np.lexsort((np.asarray(self.start_s, dtype=np.float64), np.asarray(self.observer, dtype=np.int64)))
+        self.observer = np.asarray(self.observer, dtype=np.int64)[order]
+        for name in ("start_s", "duration_s", "x", "y"):
+            setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64)[order])
+
+    def __len__(self) -> int:
+        return len(self.start_s)
+
+    @classmethod
+    def concatenate(cls, parts: list["FixationEvents"], observers: list[np.ndarray]) -> "FixationEvents":
+        """Several inputs' events in one; `observers[k]` maps part k's observer indices to the
+        merged ones (as `load_gaze_files` merges observers)."""
+        method = "; ".join(dict.fromkeys(p.method for p in parts))
+        return cls(np.concatenate([remap[p.observer] for p, remap in zip(parts, observers)]),
+                   *(np.concatenate([getattr(p, n) for p in parts]) for n in ("start_s", "duration_s", "x", "y")),
+                   method=method)
+
+
+@dataclass
 class GazeData:
     """Fixation samples sorted by frame, with O(1) access to one frame's samples."""
 
@@ -29,6 +64,7 @@ class GazeData:
     fps: float = 30.0
     source: str = ""
     skipped: int = 0                   # malformed rows skipped while reading
+    events: FixationEvents | None = None   # the fixations as events, when the input has them
     outside: int = field(default=0, init=False)          # samples outside the picture, dropped
     outside_frames: int = field(default=0, init=False)   # samples before frame 0 or after the last
     _starts: np.ndarray = field(init=False, repr=False)

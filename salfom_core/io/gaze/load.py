@@ -8,7 +8,7 @@ import numpy as np
 
 from ...errors import GazeError
 from .annotation import read_annotation_folder
-from .data import GazeData
+from .data import FixationEvents, GazeData
 from .plain_csv import read_csv
 from .smi import ScreenGeometry, read_smi
 
@@ -57,12 +57,15 @@ def load_gaze_files(paths, size: tuple[int, int], n_frames: int, fps: float = 30
             names.append(name)
         return names.index(name)
 
-    observer = []
+    observer, remaps = [], []
     for path, part in zip(paths, parts):
         own = [observer_index(name) for name in part.observers]
         unnamed = observer_index(path.stem) if (part.observer < 0).any() else -1
         remap = np.array(own + [unnamed], dtype=np.int64)
         observer.append(remap[part.observer])   # an unnamed sample's -1 picks the last entry
+        remaps.append(remap)
+    events = (FixationEvents.concatenate([p.events for p in parts], remaps)
+              if all(p.events is not None for p in parts) else None)
     return GazeData(np.concatenate([p.frame for p in parts]), np.concatenate([p.x for p in parts]),
                     np.concatenate([p.y for p in parts]), np.concatenate(observer), names, n_frames, size, fps,
-                    ", ".join(map(str, paths)), sum(p.skipped for p in parts))
+                    ", ".join(map(str, paths)), sum(p.skipped for p in parts), events)

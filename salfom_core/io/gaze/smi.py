@@ -9,7 +9,7 @@ import numpy as np
 
 from ...errors import ConfigError, GazeError
 from ..files import natural_key
-from .data import GazeData
+from .data import FixationEvents, GazeData
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,11 @@ def read_smi(paths, size: tuple[int, int], n_frames: int, fps: float = 30.0,
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     if not paths:
         raise GazeError("no SMI files given")
-    frames, xs, ys, obs, names, skipped = [], [], [], [], [], 0
+    frames, xs, ys, obs, names, skipped, events = [], [], [], [], [], 0, []
     for path in sorted(paths, key=natural_key):
-        t, x, y, bad = _read_smi_file(path)
+        t, x, y, bad, runs = _read_smi_file(path)
         skipped += bad
+        events.append((runs[0], runs[1], *screen.to_video(runs[2], runs[3], size)))
         ft = fps * t
         frame = np.floor(ft).astype(np.int64)
         vx, vy = screen.to_video(x, y, size)
@@ -56,12 +57,15 @@ def read_smi(paths, size: tuple[int, int], n_frames: int, fps: float = 30.0,
         obs.append(np.full(keep.sum(), len(names) - 1))
     if not names:
         raise GazeError(f"{paths[0].parent}: no fixation samples in the SMI files")
+    runs = FixationEvents(np.concatenate([np.full(len(e[0]), k) for k, e in enumerate(events)]),
+                          *(np.concatenate([e[i] for e in events]) for i in range(4)))
     return GazeData(np.concatenate(frames), np.concatenate(xs), np.concatenate(ys), np.concatenate(obs),
-                    names, n_frames, size, fps, str(paths[0].parent), skipped)
+                    names, n_frames, size, fps, str(paths[0].parent), skipped, runs)
 
 
 def _read_smi_file(path: Path):
-    """Seconds since the first sample, x and y of the `Fixation` rows; and the malformed-row count."""
+    """Seconds since the first sample, x and y of the `Fixation` rows; the malformed-row count;
+    and the fixation runs as (start s, duration s, mean screen x, mean screen y) arrays."""
     try:
         lines = path.read_text(encoding="latin-1").splitlines()
     except OSError as exc:
@@ -76,7 +80,7 @@ def _read_smi_file(path: Path):
         if not match:
             raise GazeError(f"{path}: SMI header lacks a '{suffix}' column")
         cols[key] = match[0]  # the left eye when both are exported
-    times, t_fix, x_fix, y_fix, bad = [], [], [], [], 0
+    times, is_fix, t_fix, x_fix, y_fix, bad = [], [], [], [], [], 0
     for line in lines[header_at + 1:]:
         if not line.strip() or line.startswith("#"):
             continue
@@ -90,9 +94,31 @@ def _read_smi_file(path: Path):
             bad += 1
             continue
         times.append(t)
-        if event.startswith("F"):
+        is_fix.append(event.startswith("F"))
+        if is_fix[-1]:
             t_fix.append(t), x_fix.append(x), y_fix.append(y)
     if not times:
-        return np.empty(0), np.empty(0), np.empty(0), bad
+        return np.empty(0), np.empty(0), np.empty(0), bad, (np.empty(0),) * 4
     # time counts from the observer's first sample, fixation or not
-    return np.array(t_fix) - times[0], np.array(x_fix), np.array(y_fix), bad
+    t = np.array(times) - times[0]
+    runs = fixation_runs(t, np.array(is_fix), np.array(x_fix), np.array(y_fix))
+    return np.array(t_fix) - times[0], np.array(x_fix), np.array(y_fix), bad, runs
+
+
+def fixation_runs(t: np.ndarray, is_fix: np.ndarray, x_fix: np.ndarray, y_fix: np.ndarray):
+    """Maximal runs of consecutive fixation samples (AOI_SPEC.md): start, duration, mean x, y.
+
+    `t`, `is_fix`: every sample's time and label; `x_fix`, `y_fix`: the fixation samples'
+    coordinates in order. A run lasts until the next sample's time; a run that ends the file
+    until its last sample plus the median sample interval."""
+    if not is_fix.any():
+        return (np.empty(0),) * 4
+    edges = np.diff(np.concatenate([[0], is_fix.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)      # ends: index after the run
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    after = np.where(ends < len(t), t[np.minimum(ends, len(t) - 1)], t[ends - 1] + step)
+    # the fixation samples' coordinates, cut at the runs' lengths
+    bounds = np.concatenate([[0], np.cumsum(ends - starts)])
+    mean_x = np.add.reduceat(x_fix, bounds[:-1]) / (ends - starts)
+    mean_y = np.add.reduceat(y_fix, bounds[:-1]) / (ends - starts)
+    return t[starts], after - t[starts], mean_x, mean_y
