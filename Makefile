@@ -8,11 +8,10 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# editable_mode=compat: a .pth entry for the checkout (the default finder warns on every install)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt --config-settings editable_mode=compat -e ".[app,test]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[app,test]"
 	touch $(STAMP)
 
 demo: $(STAMP)
