@@ -28,3 +28,7 @@ class CacheError(SalfomError):
 
 class GazeError(SalfomError):
     """Gaze input that cannot be read at all (a bad row is only skipped): the message names the file."""
+
+
+class DiskFullError(SalfomError):
+    """A disk ran out of space, or would: the message names the folder and the space needed."""

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import CacheError
 from ..io.atomic import atomic_write_bytes, atomic_write_text, remove_stale_temporaries
+from ..io.disk import naming_full_disk, require_free_space
 
 ENTRY_FILES = ("meta.json", "maps.u8", "done.npy")
 
@@ -117,6 +118,8 @@ class PredictionStore:
             maps = np.memmap(maps_path, dtype=np.uint8, mode="r+" if self.writable else "r", shape=shape)
         else:
             done = np.zeros(self.n_frames, bool)
+            require_free_space(self.folder, int(np.prod(shape)), f"the predictions of {self.n_frames} frames of "
+                               f"{self.width}x{self.height} (the prediction cache; --cache chooses another folder)")
             maps = np.memmap(maps_path, dtype=np.uint8, mode="w+", shape=shape)
         if not (self.folder / "meta.json").exists():
             self._write_meta_of(done)
@@ -179,6 +182,10 @@ class PredictionStore:
             self._maps[index] = saliency_u8          # the memory map casts and checks as before
             return
         data = np.ascontiguousarray(data, dtype=np.uint8)
+        with naming_full_disk(self.folder, "a map into the prediction cache"):
+            self._pwrite(index, data)
+
+    def _pwrite(self, index: int, data: np.ndarray) -> None:
         row = self.height * self.width
         fd = os.open(self.folder / "maps.u8", os.O_WRONLY)
         try:
@@ -194,6 +201,16 @@ class PredictionStore:
 
     def commit(self, indices) -> None:
         """Flush written maps, then mark them done (atomically)."""
+        with naming_full_disk(self.folder, "the prediction cache"):
+            self._flush()
+        self.done[np.asarray(list(indices), dtype=np.int64)] = True
+        buf = io.BytesIO()
+        np.save(buf, self.done)
+        atomic_write_bytes(self.folder / "done.npy", buf.getvalue())
+        if self.complete:
+            self._write_meta()
+
+    def _flush(self) -> None:
         self._maps.flush()
         if getattr(self, "_written_by_pwrite", False):      # msync need not cover write()s everywhere
             fd = os.open(self.folder / "maps.u8", os.O_RDONLY)
@@ -202,12 +219,6 @@ class PredictionStore:
             finally:
                 os.close(fd)
             self._written_by_pwrite = False
-        self.done[np.asarray(list(indices), dtype=np.int64)] = True
-        buf = io.BytesIO()
-        np.save(buf, self.done)
-        atomic_write_bytes(self.folder / "done.npy", buf.getvalue())
-        if self.complete:
-            self._write_meta()
 
     def read(self, index: int) -> np.ndarray | None:
         """The uint8 map of frame `index`, or None when it is not computed yet."""

@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .disk import naming_full_disk
+
 STALE_TEMP_AGE_S = 30.0     # a temporary file untouched this long belongs to a write that was killed
 
 
@@ -37,21 +39,22 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", sync: bool = True):
     """`sync=False` skips the fsync: still atomic for readers and against a killed process, not
     durable across a power cut (for bulk writes of many small files that a rerun can check)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if hasattr(os, "fchmod"):   # not on Windows, where the mode means little
-            os.fchmod(fd, _file_mode(path))
-        with os.fdopen(fd, mode) as fh:
-            yield fh
-            fh.flush()
-            if sync:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with naming_full_disk(path.parent, path.name):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            if hasattr(os, "fchmod"):   # not on Windows, where the mode means little
+                os.fchmod(fd, _file_mode(path))
+            with os.fdopen(fd, mode) as fh:
+                yield fh
+                fh.flush()
+                if sync:
+                    os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, sync: bool = True) -> None:

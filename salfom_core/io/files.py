@@ -13,7 +13,8 @@ _NUMBER = re.compile(r"(\d+)")
 
 
 def natural_key(path: Path):
-    return [int(part) if part.isdigit() else part.lower() for part in _NUMBER.split(path.stem)]
+    # isdecimal, not isdigit: '①' is a digit that int() refuses
+    return [int(part) if part.isdecimal() else part.lower() for part in _NUMBER.split(path.stem)]
 
 
 def list_images(folder: Path) -> list[Path]:

@@ -41,9 +41,12 @@ class VideoInfo:
     path: str
     frame_count: int
     fps: float
-    width: int
+    width: int                    # as displayed: after rotation and the pixel aspect ratio
     height: int
     codec: str
+    rotation: int = 0             # degrees counterclockwise the stored frames are turned to stand upright
+    coded_size: tuple[int, int] | None = None     # (width, height) as stored, when it differs
+    stream: int = 0               # which video stream of the file (FFmpeg's choice of the best one)
 
     @property
     def duration_s(self) -> float:
@@ -136,6 +139,9 @@ class VideoFile(VideoSource):
 
         self._av = av
         self.path = path
+        if path.exists() and not path.is_file():
+            # a named pipe or a device: opening it would wait for a writer for ever
+            raise VideoOpenError(f"{path}: not a regular file (a named pipe, socket or device)")
         if not path.is_file():
             raise VideoOpenError(f"{path}: no such file")
         if path.stat().st_size == 0:
@@ -144,7 +150,8 @@ class VideoFile(VideoSource):
         if not self._container.streams.video:
             self._container.close()
             raise VideoOpenError(f"{path}: the file holds no video stream")
-        self._stream = self._container.streams.video[0]
+        # the stream FFmpeg itself would play (not the first: an MKV's cover image may come first)
+        self._stream = self._container.streams.best("video") or self._container.streams.video[0]
         self._format = self._container.format.name
         self._problems: list[str] = []           # found while indexing
         self.lost_frames: set[int] = set()       # found while decoding: no picture, shows the frame before
@@ -160,13 +167,24 @@ class VideoFile(VideoSource):
             rate = 1 / (float(np.median(np.diff(self._pts))) * self._stream.time_base)
         self.rate_known = bool(rate) and self._format not in RAW_STREAM_FORMATS
         ctx = self._stream.codec_context
-        self.info = VideoInfo(str(path), len(self._pts), float(rate) if rate else 30.0,
-                              ctx.width, ctx.height, ctx.name)
+        self._upright = _Upright(self._probe_rotation(), self._stream.sample_aspect_ratio, ctx.width, ctx.height)
+        self.info = VideoInfo(str(path), len(self._pts), float(rate) if rate else 30.0, *self._upright.size,
+                              ctx.name, self._upright.rotation, self._upright.coded_size, self._stream.index)
         self.declared_frames = self._declared_frames()
         self._frames: Iterator | None = None    # decoded frames, presentation order
         self._next: int | None = None           # index `_advance` returns next
         self._pending = None                    # a decoded frame not yet returned
         self._previous = None                   # decoded frame of index _next - 1, stands in for lost ones
+
+    def _probe_rotation(self) -> int:
+        """The display matrix's rotation (phones store portrait video landscape), read from the
+        first frame that decodes; 0 when none does."""
+        try:
+            frame = next(self._container.decode(self._stream), None)
+        except self._av.error.FFmpegError:
+            frame = None
+        self._rewind()
+        return int(round((getattr(frame, "rotation", 0) or 0) / 90)) % 4 * 90 if frame is not None else 0
 
     def _open_container(self):
         try:
@@ -299,7 +317,8 @@ class VideoFile(VideoSource):
         except self._av.error.FFmpegError:
             self._container.close()
             self._container = self._open_container()
-            self._stream = self._container.streams.video[0]
+            # the stream FFmpeg itself would play (not the first: an MKV's cover image may come first)
+        self._stream = self._container.streams.best("video") or self._container.streams.video[0]
 
     def _seek_to(self, index: int) -> None:
         """Position the decoder so that the next frame out is frame `index`."""
@@ -380,11 +399,36 @@ class VideoFile(VideoSource):
             self.damaged_frames.add(index)
         self._previous = frame
         self._next = index + 1 if index + 1 < len(self) else None
-        return frame.to_ndarray(format="rgb24") if convert else None
+        return self._upright(frame.to_ndarray(format="rgb24")) if convert else None
 
     def close(self) -> None:
         self._frames = None
         self._container.close()
+
+
+class _Upright:
+    """Stored frames to the picture a player shows: turned by the display matrix's rotation,
+    then stretched to the pixel aspect ratio (an anamorphic 720x576 at 64:45 shows 1024x576)."""
+
+    def __init__(self, rotation: int, aspect, width: int, height: int):
+        self.rotation = rotation
+        self.turns = rotation // 90
+        aspect = float(aspect) if aspect and float(aspect) > 0 else 1.0
+        w, h = (height, width) if self.turns % 2 else (width, height)
+        # the aspect ratio stretches the stored width, which is the shown height when turned
+        if abs(aspect - 1.0) > 1e-3:
+            w, h = (w, round(h / aspect)) if self.turns % 2 else (round(w * aspect), h)
+        self.size = (w, h)
+        self.coded_size = None if self.size == (width, height) else (width, height)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if self.turns:
+            image = np.ascontiguousarray(np.rot90(image, self.turns))
+        if image.shape[1::-1] != self.size:
+            import cv2
+
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_LINEAR)
+        return image
 
 
 def _timeline_gaps(pts: list[int]) -> dict[int, int]:
@@ -452,10 +496,14 @@ class FrameFolder(VideoSource):
             raise VideoDecodeError(f"{file}: not a readable image (frame {index})", index) from None
 
     def read(self, index: int) -> np.ndarray:
-        frame = self._load(self.files[self._check_index(index)], index)
+        file = self.files[self._check_index(index)]
+        frame = self._load(file, index)
         if frame.shape[:2] != (self.info.height, self.info.width):
-            import cv2
-            frame = cv2.resize(frame, (self.info.width, self.info.height), interpolation=cv2.INTER_AREA)
+            # resizing would squash a portrait frame into a landscape one without a word
+            h, w = frame.shape[:2]
+            raise VideoDecodeError(f"{file}: frame {index + 1} is {w}x{h} but the folder's first frame is "
+                                   f"{self.info.width}x{self.info.height}; a frame folder's images must all "
+                                   "have one size", index)
         return frame
 
     def iter_frames(self, start: int = 0, stop: int | None = None):

@@ -266,6 +266,8 @@ def looks_like_checkpoint(path: str | os.PathLike) -> bool:
     path = Path(path)
     if path.suffix.lower() in (".pth", ".pt", ".ckpt", ".bin", ".tar"):
         return True
+    if not path.is_file():      # reading a named pipe would wait for a writer for ever
+        return False
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
