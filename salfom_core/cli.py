@@ -12,6 +12,7 @@ Examples:
     salfom make-dataset 0002.avi 0003.avi --gaze gaze0002/ gaze0003.csv -o mydata/ --split train
     salfom weights install salfom_dhf1k.pth                  # then `salfom predict` needs no -c
     salfom info salfom_dhf1k.pth                              # kind, preset, parts, sha256
+    salfom aoi 0002.avi --aois 0002.aois.json --gaze gaze/ --pred maps/ --pred center-bias -o aoi/ --plot aoi.png
 
 Every subcommand's arguments are defined here; each command checks its settings and calls one
 library function of its package (`inference.predict`, `evaluation.scoreboard`, `training`,
@@ -458,6 +459,44 @@ def cmd_weights_remove(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- areas of interest
+
+
+def add_aoi(sub) -> None:
+    from .aoi import report
+
+    p = sub.add_parser("aoi", help="areas of interest: gaze and models per AOI (three CSVs, a plot)",
+                       description=report.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("video", help="the video the AOIs were drawn on")
+    p.add_argument("--aois", required=True, help="the AOI file (<stem>.aois.json) or a Tobii Pro Lab AOI export (.json)")
+    p.add_argument("--gaze", nargs="+", help="gaze with fixation events (SMI files or folder, any format the project reads)")
+    p.add_argument("--pred", action="append", default=[],
+                   help=f"a folder of maps, a SalFoM checkpoint (predicted through the cache) or '{BASELINE}'; repeat")
+    p.add_argument("-o", "--output", required=True, help="folder for aoi_observers.csv, aoi_frames.csv, aoi_summary.csv")
+    p.add_argument("--plot", help="each AOI's share over time, gaze and models (.png, .svg or .pdf)")
+    p.add_argument("--screen", default="1440x900", help=SCREEN_HELP)
+    p.add_argument("--device", default="auto", help="for a checkpoint: auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--dtype", default="auto", help="for a checkpoint: auto, bf16, fp16, off")
+    p.add_argument("--cache", help="prediction cache folder (default: the user cache)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_aoi)
+
+
+def cmd_aoi(args) -> int:
+    from .aoi.report import aoi_report, summary_table
+
+    bars = _Bars(args.quiet)
+    try:
+        result = aoi_report(args.video, args.aois, args.output, gaze=args.gaze, preds=args.pred, plot=args.plot,
+                            screen=parse_size(args.screen, "--screen"), cache=args.cache, device=args.device,
+                            dtype=args.dtype, progress=bars.update, warn=_say)
+    finally:
+        bars.close()
+    print(summary_table(result))
+    _say(f"wrote {', '.join(result.written)} in {result.folder}")
+    return 0
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -465,7 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="salfom", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_predict, add_evaluate, add_train, add_gaze_convert, add_make_dataset, add_info, add_weights):
+    for add in (add_predict, add_evaluate, add_train, add_gaze_convert, add_make_dataset, add_info, add_weights,
+                add_aoi):
         add(sub)
     return parser
 

@@ -38,7 +38,7 @@ import pytest
 GUI_PACKAGES = ("salfom_app", "PySide6", "PySide2", "PyQt5", "PyQt6", "pyqtgraph", "superqt", "shiboken6")
 # The core's packages, each built only on those before it; the face (`FACE`) sits on top and
 # `errors` under everything.
-LAYERS = ("io", "models", "inference", "evaluation", "training")
+LAYERS = ("io", "models", "inference", "evaluation", "aoi", "training")
 FACE = {"salfom_core", "salfom_core.__main__", "salfom_core.cli", "salfom_core.errors", "salfom_core.train"}
 BASE = "salfom_core.errors"
 
