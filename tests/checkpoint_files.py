@@ -6,21 +6,53 @@ import numpy as np
 import torch
 from conftest import shared_path
 
-from salfom_core.models.convert import _official_name
+# salfom_tiny's modules under the official checkpoint's names, written out here (not made by the
+# converter under test): the reference implementation's names as the spec and the official
+# manifest give them, numbered from 1 where it numbers from 1 (transformer_N, conv_N,
+# conv_tN_M, conv_2D_N); the parameter names inside each module are the same in both.
+TINY_OFFICIAL_MODULES = {
+    "encoder.patch_embed.proj": "encoder.patch_embed",
+    "encoder.blocks.0": "encoder.blocks.0",
+    "encoder.blocks.1": "encoder.blocks.1",
+    "transformer_1.patch_embed.proj": "tcfe.stages.0.patch_embed",
+    "transformer_1.layers.0.blocks.0": "tcfe.stages.0.blocks.0",
+    "transformer_1.layers.0.blocks.1": "tcfe.stages.0.blocks.1",
+    "transformer_2.patch_embed.proj": "tcfe.stages.1.patch_embed",
+    "transformer_2.layers.0.blocks.0": "tcfe.stages.1.blocks.0",
+    "transformer_2.layers.0.blocks.1": "tcfe.stages.1.blocks.1",
+    "transformer_3.patch_embed.proj": "tcfe.stages.2.patch_embed",
+    "transformer_3.layers.0.blocks.0": "tcfe.stages.2.blocks.0",
+    "transformer_3.layers.0.blocks.1": "tcfe.stages.2.blocks.1",
+    "conv_1": "dfd.convs.0", "conv_2": "dfd.convs.1", "conv_3": "dfd.convs.2",
+    "conv_4": "dfd.convs.3", "conv_5": "dfd.convs.4", "conv_6": "dfd.convs.5",
+    "conv_7": "fusion.convs.0", "conv_8": "fusion.convs.1", "conv_9": "fusion.convs.2",
+    "conv_t1_1": "sfd.time_collapse.0", "conv_t1_2": "sfd.time_collapse.1",
+    "conv_t1_3": "sfd.time_collapse.2", "conv_t1_4": "sfd.time_collapse.3",
+    "conv_t2_1": "sfd.from_dfd_coarse.0", "conv_t2_2": "sfd.from_dfd_coarse.1", "conv_t2_3": "sfd.from_dfd_coarse.2",
+    "conv_t3_1": "sfd.from_dfd_fine.0", "conv_t3_2": "sfd.from_dfd_fine.1",
+    "conv_2D_1": "sfd.convs.0", "conv_2D_2": "sfd.convs.1", "conv_2D_3": "sfd.convs.2",
+    "conv_2D_4": "sfd.convs.3", "conv_2D_5": "sfd.convs.4", "conv_2D_6": "sfd.convs.5",
+    "conv_2D_7": "sfd.convs.6", "conv_2D_8": "sfd.convs.7", "conv_2D_9": "sfd.convs.8",
+}
 
 
 def official_manifest() -> list:
     return json.loads(shared_path("reference", "salfom_golden", "salfom_state_dict_manifest.json").read_text())
 
 
+def official_name(ours: str) -> str:
+    """The official checkpoint's name of one of salfom_tiny's entries (from the table above)."""
+    if ours == "encoder.pos_embed":
+        return ours
+    found = [official + ours[len(module):] for official, module in TINY_OFFICIAL_MODULES.items()
+             if ours.startswith(module + ".")]
+    assert len(found) == 1, (ours, found)
+    return found[0]
+
+
 def tiny_official_state(model):
     """The tiny model's weights under the official checkpoint's names (plus its unused entries)."""
-    ours = model.state_dict()
-    state = {}
-    for name, _shape, _dtype in official_manifest():
-        mapped = _official_name(name)
-        if mapped in ours:
-            state[name] = ours[mapped].clone()
+    state = {official_name(name): value.clone() for name, value in model.state_dict().items()}
     state["encoder.head.weight"] = torch.zeros(400, model.cfg.embed_dim)
     state["final_map.weight"] = torch.zeros(1, 2, 1, 1)
     return state

@@ -54,3 +54,31 @@ def open_store(tmp_path: Path, video, predictor, settings=None):
     settings = EngineSettings() if settings is None else settings
     return PredictionStore.open(tmp_path / "cache", video.content_key(), predictor.key, settings.cache_fields(),
                                 len(video), video.info.height, video.info.width)
+
+
+def predict_pausing_before_batch(batch: int) -> None:
+    """`salfom predict` with the arguments of this process, as a torchrun worker runs it, except
+    that every batch is committed at once and that, before its batch number `batch` (0-based),
+    each process writes `rank<RANK>` into $SALFOM_TEST_PAUSE_DIR and waits there until it is
+    killed. A test can then stop a run at a known point, on an event instead of a race."""
+    import os
+    import sys
+    import time
+
+    from salfom_core import cli
+    from salfom_core.inference import engine
+
+    pause_dir = Path(os.environ["SALFOM_TEST_PAUSE_DIR"])
+    engine.COMMIT_INTERVAL_S = 0.0
+    maps, started = engine._Pipeline._maps, [0]
+
+    def pausing(pipeline, clips):
+        if started[0] == batch:
+            (pause_dir / f"rank{os.environ.get('RANK', '0')}").touch()
+            while True:                   # until the test's SIGTERM, passed on by torchrun
+                time.sleep(1)
+        started[0] += 1
+        return maps(pipeline, clips)
+
+    engine._Pipeline._maps = pausing
+    sys.exit(cli.main(sys.argv[1:]))

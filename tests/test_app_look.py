@@ -3,8 +3,8 @@ leave the heatmap's peak visible, the colour bar shows the overlay as drawn."""
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QRectF, QSettings
-from test_app import oracle, peak, view_pixel, wait_frame  # noqa: F401  (fixtures and helpers)
+from PySide6.QtCore import QSettings
+from test_app import grab, oracle, peak, view_pixel, wait_frame  # noqa: F401  (fixtures and helpers)
 
 from salfom_app.window import DEMO_VIDEO, MainWindow
 from salfom_core.io.gaze import GazeData
@@ -27,12 +27,35 @@ def test_split_panes_share_the_views_width(qtbot, window):
     video = shared_path("data", "dhf1k_0002", "0002.avi")          # 640x360: 16:9
     window.open_video(video)
     window.set_view_mode("split")
+    window.state.set_view(show_fixations=False)
+    for layer in window.state.layers:
+        layer.set(visible=False)                                    # the frame alone is painted
     wait_frame(qtbot, window, 0)
-    qtbot.wait(100)
-    width = window.view.graphics.width()
-    for pane in window.view.panes:
-        drawn = pane.plot.vb.mapViewToScene(QRectF(0, 0, 640, 360)).boundingRect()
-        assert drawn.width() >= 0.45 * width, (drawn.width(), width)
+    frame = cv2.resize(window.state.video.read(0), (64, 36), interpolation=cv2.INTER_AREA).astype(int)
+
+    def painted_frames():
+        """(left, right, top, bottom) of each run of screen columns that show the frame."""
+        shot = grab(window.view.graphics.viewport())[..., :3].astype(int)
+        background = shot[0, 0]                                     # the view's margin
+        image = np.abs(shot - background).sum(-1) > 30
+        columns = np.flatnonzero(image.mean(axis=0) > 0.5)
+        runs = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1) if len(columns) else []
+        found = []
+        for run in runs:
+            rows = np.flatnonzero(image[:, run].mean(axis=1) > 0.5)
+            if len(run) < 40 or not len(rows):
+                continue                                            # the colour bar
+            crop = shot[rows[0]:rows[-1] + 1, run[0]:run[-1] + 1].astype(np.uint8)
+            small = cv2.resize(crop, (64, 36), interpolation=cv2.INTER_AREA).astype(int)
+            if np.abs(small - frame).mean() < 12:                   # this run shows the video's frame
+                found.append((run[0], run[-1] + 1, rows[0], rows[-1] + 1))
+        return found, shot.shape[1]
+
+    qtbot.waitUntil(lambda: len(painted_frames()[0]) == 2, timeout=10000)
+    (left, right), width = painted_frames()
+    for x0, x1, _y0, _y1 in (left, right):
+        assert x1 - x0 >= 0.45 * width, (x0, x1, width)
+    assert left[1] <= right[0]                                      # side by side, not overlapping
 
 
 def test_default_fixation_marker_leaves_the_peak_visible(qtbot, window, oracle):  # noqa: F811

@@ -1,11 +1,12 @@
 """Checkpoint loading: the three formats, and loud, safe refusal of everything else."""
 import hashlib
 import os
+import re
 
 import pytest
 import torch
 
-from checkpoint_files import not_checkpoints, tiny_official_state, tiny_umt_state
+from checkpoint_files import not_checkpoints, official_manifest, tiny_official_state, tiny_umt_state
 from salfom_core import (
     CheckpointError,
     PartialCheckpointError,
@@ -29,6 +30,25 @@ def assert_same_weights(a, b, prefix=""):
     for k in sa:
         if k.startswith(prefix):
             assert torch.equal(sa[k], sb[k]), k
+
+
+def test_the_tiny_official_fixture_carries_the_official_names():
+    """The fixture's names, written out in checkpoint_files, against the official checkpoint's own
+    list (the reference's manifest): salfom_tiny has encoder blocks 0-1 and Swin blocks 0-1 of
+    each stage, and the entries the spec says the forward pass never reads are left out."""
+    manifest = {name: shape for name, shape, _dtype in official_manifest()}
+    never_read = re.compile(r"^(encoder\.fc_norm\.|encoder\.head\.|final_map\.|conv_t3_3\.|transformer_\d\.norm\."
+                            r"|.*\.relative_position_index$)")      # the last: a buffer the model rebuilds
+    beyond_tiny = re.compile(r"^(encoder\.blocks\.|transformer_\d\.layers\.0\.blocks\.)([2-9]|\d\d)\.")
+    expected = {n for n in manifest if not never_read.match(n) and not beyond_tiny.match(n)}
+    state = tiny_official_state(create_model("salfom_tiny"))
+    assert set(state) - {"encoder.head.weight", "final_map.weight"} == expected
+    assert len(expected) == 145
+    for name, value in state.items():
+        # the same kind of tensor as the official entry: its rank, and a convolution's kernel
+        assert value.dim() == len(manifest[name]), name
+        if value.dim() >= 4:
+            assert tuple(value.shape[2:]) == tuple(manifest[name][2:]), name
 
 
 def test_official_names_roundtrip_into_fresh_model():

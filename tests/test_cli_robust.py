@@ -11,7 +11,7 @@ import pytest
 from helpers import make_video
 from salfom_core import cli
 from salfom_core.errors import ConfigError
-from salfom_core.io.gaze import read_csv
+from salfom_core.io.gaze import read_csv, read_smi
 from salfom_core.training.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,17 +150,18 @@ def test_the_library_never_raises_system_exit():
 
 def test_gaze_convert_merges_several_inputs(tmp_path, capsys):
     first, second = tmp_path / "P1.csv", tmp_path / "P2.csv"
-    first.write_text("frame,x,y\n0,10,10\n1,11,11\n")
-    second.write_text("frame,x,y,observer\n1,20,20,ann\n2,21,21,ann\n3,22,22,bob\n")
+    # y differs from x, has fractions and lies off the middle: a flipped or rounded y shows
+    first.write_text("frame,x,y\n0,10,5.25\n1,11,40.5\n")
+    second.write_text("frame,x,y,observer\n1,20,3.75,ann\n2,21,30.125,ann\n3,22,12,bob\n")
     out = tmp_path / "all.csv"
     assert cli.main(["gaze-convert", str(first), str(second), str(first), "--size", "64x48", "--frames", "5",
                      "-o", str(out)]) == 0
     merged = read_csv(out, (64, 48), 5)
-    assert len(merged) == 5 and merged.observers == ["ann", "bob", "P1"]
-    assert merged.frame.tolist() == [0, 1, 1, 2, 3]
-    by_observer = {merged.observer_name(o): sorted(merged.x[merged.observer == o].tolist())
-                   for o in np.unique(merged.observer)}
-    assert by_observer == {"P1": [10, 11], "ann": [20, 21], "bob": [22]}
+    assert merged.observers == ["ann", "bob", "P1"]
+    rows = sorted(zip(merged.frame.tolist(), (merged.observer_name(int(o)) for o in merged.observer),
+                      merged.x.tolist(), merged.y.tolist()))
+    assert rows == [(0, "P1", 10, 5.25), (1, "P1", 11, 40.5), (1, "ann", 20, 3.75), (2, "ann", 21, 30.125),
+                    (3, "bob", 22, 12)]
 
 
 def test_gaze_convert_several_smi_files_equals_their_folder(tmp_path):
@@ -177,6 +178,12 @@ def test_gaze_convert_several_smi_files_equals_their_folder(tmp_path):
     assert cli.main(["gaze-convert", *map(str, files), "--video", str(video), "-o", str(by_files)]) == 0
     assert cli.main(["gaze-convert", str(tmp_path / "three"), "--video", str(video), "-o", str(by_folder)]) == 0
     assert by_files.read_text() == by_folder.read_text() and len(by_files.read_text().splitlines()) > 100
+    # and what was written is what the SMI reader reads from the files: every sample in x, y, frame, observer
+    written, read = read_csv(by_files, (640, 360), 783), read_smi(files, (640, 360), 783)
+    assert written.observers == read.observers == ["P01", "P02", "P03"]
+    np.testing.assert_array_equal(written.frame, read.frame)
+    np.testing.assert_array_equal(written.observer, read.observer)
+    np.testing.assert_allclose(np.c_[written.x, written.y], np.c_[read.x, read.y], atol=5e-4)   # 3 decimals
 
 
 def test_ctrl_c_is_one_line_saying_the_cache_resumes(tmp_path, capsys, monkeypatch):

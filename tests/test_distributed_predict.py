@@ -38,10 +38,12 @@ def test_rank_from_torchrun_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("WORLD_SIZE", "2"), monkeypatch.setenv("RANK", "1"), monkeypatch.setenv("LOCAL_RANK", "1")
     rank = current_rank()
     assert rank == Rank(1, 2, 1) and rank.distributed
-    # the predictor's device under torchrun: the GPU of LOCAL_RANK, or the CPU
-    expected = "cuda:1" if torch.cuda.device_count() > 1 else "cpu" if not torch.cuda.is_available() else None
-    if expected:
-        assert str(pick_device("auto")) == expected
+    # the predictor's device under torchrun: the GPU of LOCAL_RANK, or the CPU (CUDA faked: any machine)
+    for gpus, expected in ((2, "cuda:1"), (0, "cpu")):
+        with monkeypatch.context() as fake:
+            fake.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+            fake.setattr(torch.cuda, "device_count", lambda: gpus)
+            assert str(pick_device("auto")) == expected, gpus
     videos = [make_video(tmp_path / f"{n}.mp4", n_frames=n) for n in (12, 5, 6)]
     assert videos_of_rank(videos, rank) == [videos[1], videos[2]]
     assert videos_of_rank(videos, Rank(0, 2, 0)) == [videos[0]]
@@ -70,15 +72,21 @@ def test_torchrun_two_ranks_equal_one_process_and_resume(tmp_path):
     checkpoint = tmp_path / "tiny.pt"
     save_checkpoint(checkpoint, create_model("salfom_tiny"))
     videos = [str(make_video(tmp_path / f"clip{n}.mp4", n_frames=n, size=(48, 32))) for n in (6, 4, 2)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    pause_dir = tmp_path / "paused"
+    pause_dir.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
+           "SALFOM_TEST_PAUSE_DIR": str(pause_dir)}
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         env.pop(key, None)
 
     def predict(out, cache, nproc=None, background=False):
         launcher = [sys.executable] if nproc is None else \
             [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)]
-        args = launcher + ["-m", "salfom_core", "predict", *videos, "-c", str(checkpoint), "-o", str(out),
-                           "--cache", str(cache), "--device", "cpu", "--batch-size", "2", "-q"]
+        # in the background each rank pauses before its third batch (helpers.predict_pausing_before_batch)
+        program = ["--no-python", sys.executable, "-c", "import helpers; helpers.predict_pausing_before_batch(2)"] \
+            if background else ["-m", "salfom_core"]
+        args = launcher + program + ["predict", *videos, "-c", str(checkpoint), "-o", str(out),
+                                     "--cache", str(cache), "--device", "cpu", "--batch-size", "2", "-q"]
         if background:
             return subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True)
@@ -94,17 +102,20 @@ def test_torchrun_two_ranks_equal_one_process_and_resume(tmp_path):
     assert "clip6: 6 maps" in err and "[rank 0]" in err and "[rank 1]" in err   # 6 frames | 4 + 2 frames
 
     # stop the run (SIGTERM, as Ctrl-C or a job scheduler: torchrun passes it on to its workers,
-    # which die at once) once half of the 12 frames are in the cache, then run again
+    # which die at once) while both ranks wait before their third batch of 2 frames: rank 0 in
+    # clip6 with 4 frames done, rank 1 after clip4; then run again
     cache = tmp_path / "cache3"
     proc = predict(tmp_path / "resumed", cache, nproc=2, background=True)
     deadline = time.monotonic() + 240
-    while _done_frames(cache) < 6 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while len(list(pause_dir.iterdir())) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(p.name for p in pause_dir.iterdir()) == ["rank0", "rank1"] and proc.poll() is None, \
+        proc.poll() is not None and proc.communicate()[1][-3000:]
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
     at_kill = _done_frames(cache)
-    assert 6 <= at_kill < 12, at_kill
+    assert at_kill == 8, at_kill
     err = predict(tmp_path / "resumed", cache, nproc=2)
     from_cache = sum(int(n) for n in re.findall(r"\((\d+) from the cache\)", err))
     assert from_cache == at_kill                                  # only the missing frames were computed

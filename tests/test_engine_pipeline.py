@@ -254,17 +254,34 @@ def test_frame_pool_windows_are_contiguous_and_equal_the_preprocessed_frames():
         assert torch.equal(clip, clip_tensor([preprocess_frame(frames[k], 32) for k in w]))
 
 
-def test_the_pipeline_copies_on_one_thread_and_gives_the_model_its_threads(tmp_path, real_clip):
-    seen = []
+def test_the_pipeline_copies_on_one_thread_and_gives_the_model_its_threads(tmp_path, real_clip, monkeypatch):
+    seen = {"model": [], "copies": []}
 
     class ThreadsPredictor(FastPredictor):
         def predict(self, clips):
-            seen.append(torch.get_num_threads())
+            seen["model"].append(torch.get_num_threads())
             return super().predict(clips)
 
+    def recording(name, work):
+        def run(*args, **kwargs):
+            seen["copies"].append((name, torch.get_num_threads()))
+            return work(*args, **kwargs)
+        return run
+
+    # the pipeline's own tensor work: filling the frame pool, gathering windows, post-processing
+    monkeypatch.setattr(engine._FramePool, "add", recording("add", engine._FramePool.add))
+    monkeypatch.setattr(engine._FramePool, "gather", recording("gather", engine._FramePool.gather))
+    monkeypatch.setattr(engine, "postprocess_batch", recording("postprocess", engine.postprocess_batch))
     before = torch.get_num_threads()
-    with open_video(real_clip) as source:
-        settings = EngineSettings(batch_size=4)
-        store = open_store(tmp_path, source, ThreadsPredictor(), settings)
-        assert predict_video(source, ThreadsPredictor(), store, settings)
-    assert set(seen) == {before} and torch.get_num_threads() == before
+    torch.set_num_threads(2)            # so that one thread differs from the model's, even on a 1-core machine
+    try:
+        with open_video(real_clip) as source:
+            settings = EngineSettings(batch_size=4)
+            store = open_store(tmp_path, source, ThreadsPredictor(), settings)
+            assert predict_video(source, ThreadsPredictor(), store, settings)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert len(seen["model"]) == 5 and set(seen["model"]) == {2} and after == 2       # 20 frames, batches of 4
+    assert {name for name, _ in seen["copies"]} == {"add", "gather", "postprocess"}
+    assert {threads for _, threads in seen["copies"]} == {1}

@@ -4,17 +4,16 @@ import json
 import math
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 
 from salfom_core import cli
-from salfom_core.evaluation import metrics
 from salfom_core.evaluation.scoring import EvaluationGapError, score_model
 from salfom_core.evaluation.sources import MapFolder
 from salfom_core.evaluation.truths import AnnotationTruth, GazeTruth
 from salfom_core.io.annotations import find_annotations
 from salfom_core.io.gaze import read_csv, write_csv
-from salfom_core.io.ground_truth import density_map
 from salfom_core.io.synthetic import write_annotated_video, write_dataset
 
 
@@ -100,12 +99,27 @@ def test_gaze_covering_some_frames_scores_only_those(tmp_path, capsys):
     assert result.scores.frame_count() == 10
     assert result.skipped() == {"no fixation": 10}
     assert [v.frames for v in result.videos] == [list(range(10))]
-    # the scored frames' values are those of the metrics themselves (independent oracle: metrics module)
-    fix = gaze.fixation_map(3)
-    pred = MapFolder(folder / "maps").read(3)
-    assert result.videos[0].values[3]["cc"] == pytest.approx(metrics.cc(pred, density_map(fix)))
     with pytest.raises(EvaluationGapError, match=r"clip: frame 11 has no fixation"):
         score_model("maps", [(truth, MapFolder(folder / "maps").read)], strict=True)
+
+
+def test_a_prediction_on_exactly_the_written_gaze_scores_what_a_hand_computation_says(tmp_path):
+    # frame 4's prediction is 255 on exactly the n pixels whose gaze the test wrote, 0 on the other
+    # N - n: with p = n / N its NSS is (1 - p) / sqrt(p (1 - p) N / (N - 1)) (sample std), its AUC-Judd 1
+    folder, gaze_csv = _gaze_video(tmp_path)
+    rows, cols = np.nonzero(find_annotations(folder).fixations(3))      # written as x = col + 1, y = row + 1
+    pred = tmp_path / "pred"
+    shutil.copytree(folder / "maps", pred)
+    on_gaze = np.zeros((48, 64), np.uint8)
+    on_gaze[rows, cols] = 255
+    cv2.imwrite(str(pred / "0004.png"), on_gaze)
+    n, total = len(set(zip(rows, cols))), 48 * 64
+    share = n / total
+    truth = GazeTruth("clip", read_csv(gaze_csv, (64, 48), 20))
+    values = score_model("maps", [(truth, MapFolder(pred).read)]).videos[0].values[3]
+    assert 3 <= n <= 40
+    assert values["nss"] == pytest.approx((1 - share) / math.sqrt(share * (1 - share) * total / (total - 1)), rel=1e-9)
+    assert values["auc_judd"] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_gaze_cli_reports_no_fixation_frames(tmp_path, capsys):

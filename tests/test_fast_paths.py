@@ -68,15 +68,61 @@ def test_bf16_autocast_stays_within_0_02_of_float32_on_a_small_model():
     assert 0 < difference <= 0.02, difference
 
 
-def test_explicit_attention_equals_sdpa():
+def encoder_sdpa_calls(model, clip, monkeypatch) -> tuple[int, torch.Tensor]:
+    """The logits, and how many times their forward pass ran the encoder's attention through
+    the fused kernel (`F.scaled_dot_product_attention` on all T*g*g tokens at once)."""
+    import torch.nn.functional as F
+
+    tokens = model.cfg.num_frames * model.cfg.grid ** 2
+    calls = []
+    fused = F.scaled_dot_product_attention
+
+    def counting(q, k, v, *args, **kwargs):
+        calls.append(q.shape[-2])
+        return fused(q, k, v, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(F, "scaled_dot_product_attention", counting)
+        with torch.no_grad():
+            logits = model.forward_logits(clip)
+    return calls.count(tokens), logits
+
+
+def test_explicit_attention_equals_sdpa(monkeypatch):
     torch.manual_seed(0)
     model = create_model("salfom_tiny").eval()
     clip = torch.randn(2, 3, 16, 224, 224)
-    with torch.no_grad():
-        fast = model.forward_logits(clip)
-        model.set_explicit_attention(True)
-        slow = model.forward_logits(clip)
+    fused_calls, fast = encoder_sdpa_calls(model, clip, monkeypatch)
+    model.set_explicit_attention(True)
+    explicit_calls, slow = encoder_sdpa_calls(model, clip, monkeypatch)
+    # the switch changes the path: every encoder block leaves the fused kernel for softmax(QK^T)V
+    assert (fused_calls, explicit_calls) == (model.cfg.depth, 0)
     torch.testing.assert_close(fast, slow, rtol=0, atol=1e-5)
+
+
+def kept_for_backward(model, loss_of) -> dict:
+    """Bytes each encoder block and SFD time collapser saves for the backward pass in a forward."""
+    inside, kept = [None], {}
+    parts = {**{f"encoder.blocks.{i}": b for i, b in enumerate(model.encoder.blocks)},
+             **{f"sfd.time_collapse.{i}": c for i, c in enumerate(model.sfd.time_collapse)}}
+    handles = []
+    for name, module in parts.items():
+        handles.append(module.register_forward_pre_hook(lambda *_a, name=name: inside.__setitem__(0, name)))
+        handles.append(module.register_forward_hook(lambda *_a: inside.__setitem__(0, None)))
+
+    def pack(tensor):
+        if inside[0] is not None:
+            kept[inside[0]] = kept.get(inside[0], 0) + tensor.numel() * tensor.element_size()
+        return tensor
+
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            loss = loss_of()
+    finally:
+        for handle in handles:
+            handle.remove()
+    loss.backward()
+    return kept
 
 
 def test_activation_checkpointing_gives_the_same_gradients():
@@ -87,12 +133,15 @@ def test_activation_checkpointing_gives_the_same_gradients():
 
     def grads():
         model.zero_grad()
-        kl_cc_loss(model(clip), target).backward()
-        return {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+        kept = kept_for_backward(model, lambda: kl_cc_loss(model(clip), target))
+        return {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}, kept
 
-    plain = grads()
+    plain, kept_plain = grads()
     model.set_grad_checkpointing(True)
-    checkpointed = grads()
+    checkpointed, kept_checkpointed = grads()
+    # the switch's effect: the checkpointed parts keep no activations (they are recomputed)
+    assert len(kept_plain) == model.cfg.depth + 4 and min(kept_plain.values()) > 0
+    assert kept_checkpointed == {}
     assert plain.keys() == checkpointed.keys() and len(plain) > 100
     for k in plain:
         torch.testing.assert_close(checkpointed[k], plain[k], rtol=1e-4, atol=1e-6)

@@ -30,11 +30,16 @@ def test_cc_matches_benchmark_metric_and_batches():
 
 
 def test_loss_is_kl_minus_cc_and_mean_over_batch():
-    s, g = torch.rand(4, 8, 8), torch.rand(4, 8, 8)
-    assert kl_cc_loss(s, g).item() == pytest.approx(
-        (kl_divergence(s, g) - correlation(s, g)).mean().item(), abs=1e-7)
-    # a perfect prediction: KL 0, CC 1
-    assert kl_cc_loss(g, g).item() == pytest.approx(-1.0, abs=1e-5)
+    # sample 0 by hand: S = (1, 1, 1, 3) -> (1/6, 1/6, 1/6, 1/2), G = (0, 1, 1, 2) -> (0, 1/4, 1/4, 1/2)
+    #   KL = 2 * 1/4 log((1/4) / (1/6)) + 1/2 log(1) = 0.5 log(1.5)
+    #   CC: deviations (-.5, -.5, -.5, 1.5) and (-1, 0, 0, 1): 2 / sqrt(3 * 2) = 2 / sqrt(6)
+    # sample 1 is a perfect prediction: KL 0, CC 1
+    s = torch.tensor([[[1.0, 1.0], [1.0, 3.0]], [[0.0, 1.0], [1.0, 2.0]]])
+    g = torch.tensor([[[0.0, 1.0], [1.0, 2.0]], [[0.0, 1.0], [1.0, 2.0]]])
+    first = 0.5 * math.log(1.5) - 2 / math.sqrt(6)
+    assert kl_cc_loss(s[:1], g[:1]).item() == pytest.approx(first, abs=1e-6)
+    assert kl_cc_loss(s[1:], g[1:]).item() == pytest.approx(-1.0, abs=1e-6)
+    assert kl_cc_loss(s, g).item() == pytest.approx((first - 1.0) / 2, abs=1e-6)      # the batch's mean
 
 
 def test_all_zero_maps_are_finite_with_finite_gradients():

@@ -1,4 +1,6 @@
 """One answer to "what is this path?" for the app's Open, its drag and drop, and the CLI."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -8,7 +10,8 @@ from salfom_core.io.paths import PathKind, PathKindError, classify_path
 from salfom_core.io.synthetic import write_dataset
 
 
-def test_each_kind_of_input_is_recognised(tmp_path):
+def inputs_of_each_kind(tmp_path) -> dict:
+    """One input of each kind a user opens, made here: path -> the kind it is."""
     video = tmp_path / "clip.MP4"
     video.write_bytes(b"\0")
     (tmp_path / "gaze.csv").write_text("frame,x,y\n")
@@ -31,7 +34,11 @@ def test_each_kind_of_input_is_recognised(tmp_path):
     expected = {video: PathKind.VIDEO, tmp_path / "gaze.csv": PathKind.GAZE, tmp_path / "best.pt": PathKind.CHECKPOINT,
                 frames: PathKind.FRAME_FOLDER, maps: PathKind.MAPS, rgb_maps: PathKind.MAPS, smi: PathKind.GAZE,
                 data: PathKind.DATASET, data / "val" / "0002": PathKind.FRAME_FOLDER, annotations: PathKind.ANNOTATIONS}
-    for path, kind in expected.items():
+    return expected
+
+
+def test_each_kind_of_input_is_recognised(tmp_path):
+    for path, kind in inputs_of_each_kind(tmp_path).items():
         assert classify_path(path) is kind, path
 
 
@@ -55,11 +62,39 @@ def test_predict_refuses_a_gaze_file_before_loading_anything(tmp_path, capsys):
     assert code == 2 and "gaze.csv: a gaze, not a video" in err and not (tmp_path / "out").exists()
 
 
-def test_the_app_opens_a_dropped_path_by_its_kind(tmp_path):
-    """The app's drop/recent handler goes through classify_path (no second set of rules)."""
-    import inspect
+def test_the_app_opens_a_dropped_path_by_its_kind(qtbot, tmp_path):
+    """A drop, a recent file or File > Open goes to the handler of the path's kind (what each
+    handler then does is tested in test_app.py): the handlers are replaced by recorders."""
+    from types import SimpleNamespace
 
-    from salfom_app import session
+    from qt_helpers import make_window
 
-    source = inspect.getsource(session.Session.open_any)
-    assert "classify_path(" in source and "suffix" not in source
+    session = make_window(qtbot, tmp_path / "app").session
+    calls = []
+    for handler in ("open_video", "open_gaze", "load_checkpoint", "add_map_folder"):
+        setattr(session, handler, lambda path, *_a, _name=handler, **_k: calls.append((_name, Path(path))))
+    errors = []
+    session.error.connect(lambda title, text: errors.append(text))
+    inputs_of_each_kind(tmp_path)
+
+    def opened(path) -> list:
+        calls.clear()
+        session.open_any(path)
+        return calls[:]
+
+    # what each kind of path must open, written out: the handler and the path it is given
+    assert opened(tmp_path / "clip.MP4") == [("open_video", tmp_path / "clip.MP4")]
+    assert opened(tmp_path / "frames") == [("open_video", tmp_path / "frames")]
+    assert opened(tmp_path / "gaze.csv") == [("open_gaze", tmp_path / "gaze.csv")]
+    assert opened(tmp_path / "smi") == [("open_gaze", tmp_path / "smi")]
+    assert opened(tmp_path / "ann") == [("open_gaze", tmp_path / "ann")]
+    assert opened(tmp_path / "best.pt") == [("load_checkpoint", tmp_path / "best.pt")]
+    assert opened(tmp_path / "maps_tinyhd") == [("open_video", tmp_path / "maps_tinyhd")]   # no video: a clip
+    session.state.video = SimpleNamespace(close=lambda: None)                             # a video is open
+    try:
+        assert opened(tmp_path / "maps_tinyhd") == [("add_map_folder", tmp_path / "maps_tinyhd")]
+    finally:
+        session.state.video = None
+    # a dataset root and a missing path open nothing and say why
+    assert opened(tmp_path / "DHF1K") == [] and "DHF1K: a dataset" in errors[-1]
+    assert opened(tmp_path / "missing.mp4") == [] and "missing.mp4: no such file" in errors[-1]

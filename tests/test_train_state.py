@@ -191,13 +191,29 @@ def test_resume_restores_exactly_what_the_killed_run_held(dataset, tmp_path, mon
 
 
 @pytest.mark.slow
-def test_a_resumed_run_ends_where_an_uninterrupted_one_does(dataset, tmp_path):
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(dataset, tmp_path, monkeypatch):
     def cfg(name, epochs):
         return tiny_config(dataset, tmp_path / name, epochs=epochs, max_steps_per_epoch=2)
 
     train(cfg("straight", 2))
     train(cfg("split", 1))
+    # the resumed run's fresh model is poisoned (NaN weights): only the checkpoint's weights give
+    # the uninterrupted run's result, and a fresh start of this deterministic run cannot pass for it
+    build = train_mod.build_model
+
+    def poisoned(*args):
+        model = build(*args)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.fill_(math.nan)
+        return model
+
+    monkeypatch.setattr(train_mod, "build_model", poisoned)
     train(cfg("split", 2), resume=True)
+    log = [json.loads(line) for line in (tmp_path / "split" / "log.jsonl").read_text().splitlines()]
+    second = log[[e["event"] for e in log].index("end") + 1:]          # what the resumed invocation logged
+    assert [(e["epoch"], e["step"]) for e in second if e["event"] == "resume"] == [(1, 2)]
+    assert [(e["epoch"], e["step"]) for e in second if e["event"] == "step"] == [(1, 3), (1, 4)]
     straight = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)
     split = torch.load(tmp_path / "split" / "last.pt", weights_only=True)
     for key in ("state_dict", "optimizer", "epoch", "step", "best_cc", "stale"):

@@ -59,6 +59,9 @@ def test_install_copies_checks_and_becomes_the_default(tmp_path, data_dir, donor
     from salfom_core import load_model
     model, report = load_model(weights.default_checkpoint())
     assert report.kind == "official" and model.cfg.name == "salfom_tiny"
+    loaded = model.state_dict()
+    for name, value in donor.state_dict().items():          # each official entry in its own module
+        assert torch.equal(loaded[name], value), name
 
     # installing an installed file again copies nothing and makes it the default again
     again = weights.install(first)
