@@ -70,3 +70,13 @@ def test_default_batch_size_and_out_of_memory_message():
     assert default_batch_size(torch.device("cuda", 0)) > default_batch_size(torch.device("cpu"))
     message = str(DeviceOutOfMemory(torch.device("cuda", 0), 8))
     assert "--batch-size" in message and "(e.g. 4)" in message and "\n" not in message
+
+
+def test_auto_names_a_gpu_that_exists(monkeypatch):
+    """`auto` under LOCAL_RANK 1 on a one-GPU machine is refused, as `cuda` is (it returned
+    cuda:1, a device that does not exist)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("auto", local_rank=0, world_size=2) == torch.device("cuda", 0)
+    with pytest.raises(ConfigError, match="has 1 CUDA device"):
+        resolve_device("auto", local_rank=1, world_size=2)

@@ -35,7 +35,9 @@ def resolve_device(request: str | torch.device | None = "auto", local_rank: int 
         world_size = process.world if world_size is None else world_size
     text = str(request or "auto").strip().lower()
     if text == "auto":
-        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        text = "cuda"              # the GPU of LOCAL_RANK, checked below like an explicit request
     try:
         device = torch.device(text)
     except RuntimeError:
