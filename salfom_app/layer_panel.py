@@ -25,7 +25,16 @@ from PySide6.QtWidgets import (
 
 from salfom_core.io.overlay import COLORMAPS
 
+from .gaze_import import fixation_origin
 from .state import MARKER_STYLES, Layer, ViewerState, follow_layers
+
+
+def gaze_tooltip(state: ViewerState) -> str:
+    """The gaze's source and where its fixations came from (the file's events, or the detector
+    and its parameters), for the observers legend and the Fixations line."""
+    if state.gaze is None:
+        return ""
+    return f"{state.truth_source or state.gaze.source}\n{fixation_origin(state.gaze)}"
 
 
 def _eta(seconds: float) -> str:
@@ -260,6 +269,9 @@ class LayerPanel(QWidget):
 
     def _truth_changed(self) -> None:
         self._fill_observers()
+        tip = gaze_tooltip(self.state)        # where the fixations came from: file events or a detector
+        self.observers.setToolTip(tip)
+        self.fixations.setToolTip(tip)
         has = self.state.truth is not None
         self.ground_truth.setEnabled(has)
         self.fixations.setEnabled(self.state.gaze is not None)

@@ -6,6 +6,7 @@ on a checkpoint error, never because a video, gaze or cache failed.
 """
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from salfom_core.evaluation.truths import AnnotationTruth, GazeTruth
 from salfom_core.inference.engine import CenterBiasPredictor, EngineSettings, pick_device
 from salfom_core.inference.model_cache import cached_salfom_predictor
 from salfom_core.io.annotations import find_annotations
-from salfom_core.io.gaze import load_gaze, read_annotation_folder
+from salfom_core.io.gaze import GazeOptions, load_gaze, read_annotation_folder
 from salfom_core.io.paths import PathKind, PathKindError, classify_path
 from salfom_core.io.video import open_video
 
+from .gaze_import import gaze_error_message, is_annotation_folder, remembered_options
 from .jobs import InferenceJobs, MetricsJobs, is_checkpoint_error, is_partial_checkpoint
+from .metrics_cache import folder_maps_key, metrics_root
 from .state import Layer, ViewerState
 from .weights_dialog import installed_checkpoint
 
@@ -50,7 +53,7 @@ class Session(QObject):
         self.inference = InferenceJobs(state, cache_dir, self._prepare_layer)
         self.inference.failed.connect(self._inference_failed)
         self.inference.loaded.connect(self._model_loaded)
-        self.metrics = MetricsJobs(state, lambda: self.inference.busy)
+        self.metrics = MetricsJobs(state, lambda: self.inference.busy, cache_root=metrics_root(cache_dir))
         self.metrics.error.connect(lambda msg: self.error.emit("Metrics failed", msg))
         self.checkpoint: str | None = settings.value("checkpoint") or None
         if self.checkpoint and not Path(self.checkpoint).is_file():
@@ -88,8 +91,10 @@ class Session(QObject):
             self.run_salfom(self.checkpoint)
         return True
 
-    def open_gaze(self, path) -> bool:
-        """Gaze (CSV / SMI) or an annotation folder (maps/ and fixation/) for the open video."""
+    def open_gaze(self, path, options=None) -> bool:
+        """Gaze (any tracker's export, see `load_gaze`) or an annotation folder (maps/ and fixation/)
+        for the open video. `options` (a GazeOptions): default, the settings File > Import gaze...
+        remembered for this file, so a drop, `--gaze` and the gaze beside a video read it alike."""
         s = self.state
         if s.video is None:
             self.error.emit("No video", "Open a video before its gaze.")
@@ -97,16 +102,30 @@ class Session(QObject):
         path = Path(path)
         info = s.video.info
         try:
-            if path.is_dir() and not list(path.glob("*.txt")):
+            if is_annotation_folder(path):
                 ann = find_annotations(path)
                 gaze = read_annotation_folder(path, (info.width, info.height), info.fps) if ann.fixation_files else None
                 truth = AnnotationTruth(s.video_path.stem, ann)
             else:
-                gaze = load_gaze(path, (info.width, info.height), info.frame_count, info.fps)
+                options = options or remembered_options(self.settings, path) or GazeOptions()
+                # the stimulus named like the open video (a Tobii file holds every media shown)
+                options = dataclasses.replace(options, video_name=s.video_path.name)
+                gaze = load_gaze(path, (info.width, info.height), info.frame_count, info.fps, options=options)
                 truth = GazeTruth(s.video_path.stem, gaze)
         except Exception as exc:
-            self.error.emit("Cannot read gaze", str(exc))
+            self.error.emit("Cannot read gaze", gaze_error_message(path, exc))
             return False
+        return self._show_truth(path, gaze, truth)
+
+    def use_gaze(self, path, gaze) -> bool:
+        """Gaze read already (File > Import gaze... keeps its preview's reading) for the open video."""
+        if self.state.video is None:
+            self.error.emit("No video", "Open a video before its gaze.")
+            return False
+        return self._show_truth(Path(path), gaze, GazeTruth(self.state.video_path.stem, gaze))
+
+    def _show_truth(self, path: Path, gaze, truth) -> bool:
+        s = self.state
         note = f" ({gaze.skipped} malformed rows skipped)" if gaze is not None and gaze.skipped else ""
         observers = f", {len(gaze.observers)} observers" if gaze is not None and gaze.observers else ""
         s.set_truth(gaze, truth, f"{path.name}{observers}{note}")
@@ -135,7 +154,8 @@ class Session(QObject):
                 m = cv2.resize(m, size, interpolation=cv2.INTER_LINEAR)
             return m
 
-        layer = Layer(Path(path).name, "folder", s.n_frames, read, source=str(path))
+        layer = Layer(Path(path).name, "folder", s.n_frames, read, source=str(path),
+                      maps_key=folder_maps_key(folder.files.values(), size))
         layer.done[[i for i in folder.files if i < s.n_frames]] = True
         self._prepare_layer(layer)
         s.add_layer(layer)
@@ -283,9 +303,11 @@ class Session(QObject):
 
 
 def gaze_beside(video: Path) -> str | None:
-    """`<stem>_gaze.csv`, `gaze/` (SMI exports) or an annotation folder next to the video."""
+    """`<stem>_gaze.csv` (or `.tsv`: a Tobii export), `gaze.csv`, a `<stem>_gaze/` or `gaze/` folder
+    (exports of any tracker, one file or folder per observer) or an annotation folder next to the video."""
     folder = video if video.is_dir() else video.parent
-    for candidate in (folder / f"{video.stem}_gaze.csv", folder / "gaze.csv", folder / "gaze"):
+    names = (f"{video.stem}_gaze.csv", f"{video.stem}_gaze.tsv", "gaze.csv", "gaze.tsv", f"{video.stem}_gaze", "gaze")
+    for candidate in (folder / name for name in names):
         if candidate.exists():
             return str(candidate)
     if (folder / "fixation").is_dir() or (folder / "maps").is_dir():

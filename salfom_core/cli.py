@@ -67,6 +67,71 @@ def _warn_integrity(source) -> None:
         _warn(source.integrity_warning)
 
 
+def add_gaze_options(parser, screen: bool = True) -> None:
+    """How to read gaze exports (Tobii, EyeLink, Pupil Labs, Gazepoint, any CSV): one set of options
+    for every command that reads gaze (`gaze_options` turns them into a GazeOptions)."""
+    g = parser.add_argument_group("gaze import", "how to read the gaze file (every format: see `salfom_core.io.gaze`)")
+    g.add_argument("--stimulus", metavar="NAME", help="the stimulus to read: Tobii 'Presented Media name', "
+                   "EyeLink VFRAME video, Gazepoint MEDIA_NAME (default: the one named like the video)")
+    g.add_argument("--participants", metavar="A,B", help="only these participants (default: all)")
+    g.add_argument("--start-message", metavar="REGEX", help="the message or event at the video's first frame "
+                   "(EyeLink MSG text, Tobii Event); with a group of digits, e.g. 'Video_Frame: (\\d+)', every "
+                   "matching message marks its frame")
+    g.add_argument("--offset-ms", type=float, default=0.0, metavar="MS",
+                   help="added to every sample's time (positive: the gaze moves to later frames)")
+    g.add_argument("--video-rect", metavar="X,Y,W,H", help="the video on the screen in the file's pixels "
+                   "(default: what the file says, else the video fitted to the screen, centred)")
+    g.add_argument("--columns", metavar="ROLE=COLUMN,...", help="read any CSV: time=...,x=...,y=... and optionally "
+                   "observer=, fixation=, stimulus=, frame= (instead of time)")
+    g.add_argument("--time-unit", choices=("s", "ms", "us", "ns"), help="with --columns: the time column's unit "
+                   "(default: from its name, else guessed from the sample interval)")
+    g.add_argument("--coords", choices=("px", "norm"), help="with --columns: pixels or fractions 0..1 "
+                   "(default: norm when all values lie in 0..1)")
+    g.add_argument("--min-confidence", type=float, metavar="C", help="Pupil Core: drop samples below (default 0.6)")
+    g.add_argument("--detect", choices=("ivt", "idt", "none"), help="find fixations with I-VT or I-DT even where "
+                   "the file has its own ('none': every sample is a fixation sample); default: the file's "
+                   "fixations, else I-VT")
+    g.add_argument("--detect-threshold", type=float, metavar="V", help="I-VT velocity (deg/s, or px/s without "
+                   "--screen-mm/--distance-mm; default 30 deg/s, 1000 px/s) or I-DT dispersion (deg or px; "
+                   "default 1 deg, 35 px)")
+    g.add_argument("--min-fixation-ms", type=float, metavar="MS", help="shorter detected fixations are dropped "
+                   "(default 60 for I-VT, 100 for I-DT)")
+    g.add_argument("--screen-mm", metavar="WxH", help="the screen's visible size in mm (thresholds in degrees)")
+    g.add_argument("--distance-mm", type=float, metavar="D", help="eye to screen in mm (thresholds in degrees)")
+    if screen:
+        g.add_argument("--screen", default="1440x900", help=SCREEN_HELP)
+
+
+def gaze_options(args, video=None):
+    """The GazeOptions of `add_gaze_options`' arguments (`video`: the video the gaze belongs to, whose
+    name picks the stimulus); a ConfigError names a bad value."""
+    from .io.gaze.options import GazeOptions, check_options, parse_columns, parse_mm, parse_participants, parse_rect
+
+    if (args.screen_mm is None) != (args.distance_mm is None):
+        raise ConfigError("--screen-mm and --distance-mm go together (thresholds in degrees need both)")
+    detect = args.detect
+    threshold = args.detect_threshold
+    options = GazeOptions(
+        stimulus=args.stimulus, participants=parse_participants(args.participants) if args.participants else None,
+        start_message=args.start_message, offset_ms=args.offset_ms,
+        video_rect=parse_rect(args.video_rect) if args.video_rect else None,
+        columns=parse_columns(args.columns) if args.columns else None, time_unit=args.time_unit,
+        coords=args.coords, min_confidence=args.min_confidence, detect=detect,
+        velocity_threshold=threshold if detect != "idt" else None,
+        dispersion_threshold=threshold if detect == "idt" else None, min_fixation_ms=args.min_fixation_ms,
+        screen_mm=parse_mm(args.screen_mm) if args.screen_mm else None, distance_mm=args.distance_mm,
+        screen_px=parse_size(args.screen, "--screen") if getattr(args, "screen", None) else None,
+        video_name=Path(video).name if video else None)
+    check_options(options)          # before any file is read
+    return options
+
+
+def _say_gaze(gaze) -> None:
+    """What reading the gaze noticed, one warning line each."""
+    for line in gaze.warnings:
+        _warn(line)
+
+
 class _Bars:
     """tqdm bars made on first use, when the library reports a total; closed together."""
 
@@ -105,7 +170,7 @@ def add_predict(sub) -> None:
                    help="predict even with a checkpoint that leaves parts of the model untrained (experts)")
     p.add_argument("-o", "--output", required=True, help="output folder: <output>/<video>/0001.png ...")
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
-    p.add_argument("--gaze", help="with --overlay and one video: draw its fixations (CSV, SMI, annotation folder)")
+    p.add_argument("--gaze", help="with --overlay and one video: draw its fixations (any tracker's export)")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: 16 on CUDA, 4 on the CPU)")
     p.add_argument("--stride", type=int, default=1, metavar="K",
@@ -119,6 +184,7 @@ def add_predict(sub) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="frame rate of frame folders")
     p.add_argument("--cache", help="prediction cache folder (default: the user cache)")
     p.add_argument("-q", "--quiet", action="store_true")
+    add_gaze_options(p)
     p.set_defaults(func=cmd_predict)
 
 
@@ -151,6 +217,7 @@ def cmd_predict(args) -> int:
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     colormap_lut(args.colormap)
     check_frame_rate(args.fps, "--fps")
+    args.gaze_options = gaze_options(args, args.videos[0])
     require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
     if args.gaze and (not args.overlay or len(args.videos) != 1):
         raise ValueError("--gaze draws the fixations on the overlay video: give it with --overlay and one video")
@@ -189,20 +256,22 @@ def _predict_one(args, video_path: Path, name: str, predictor, settings, rank_no
             target = out / f"{name}_overlay.mp4"
             with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
                 write_overlay_video(source, lambda i: result.store.read_or_blend(i)[0], target,
-                                    colormap=args.colormap, gaze=_overlay_gaze(args.gaze, source),
+                                    colormap=args.colormap, gaze=_overlay_gaze(args.gaze, source, args.gaze_options),
                                     progress=lambda n, _t: bar.update(n - bar.n))
             _say(f"{name}: overlay video {target}")
         _warn_integrity(source)
 
 
-def _overlay_gaze(gaze: str | None, source):
+def _overlay_gaze(gaze: str | None, source, options=None):
     """The fixations to draw on the overlay (predict --overlay --gaze FILE), or None."""
     if not gaze:
         return None
     from .io.gaze import load_gaze
 
     info = source.info
-    return load_gaze(gaze, (info.width, info.height), len(source), info.fps)
+    samples = load_gaze(gaze, (info.width, info.height), len(source), info.fps, options=options)
+    _say_gaze(samples)
+    return samples
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -218,7 +287,7 @@ def add_evaluate(sub) -> None:
     p.add_argument("--data", help="dataset root (DHF1K / Hollywood-2 / UCF layout) or one annotated video folder")
     p.add_argument("--layout", choices=("dhf1k", "hollywood", "ucf"), help="dataset layout (default: detect)")
     p.add_argument("--split", default="val", choices=("train", "val"), help="which split of --data")
-    p.add_argument("--gaze", help="raw gaze instead of annotations (CSV, SMI folder/file)")
+    p.add_argument("--gaze", help="raw gaze instead of annotations (any tracker's export, see gaze-convert)")
     p.add_argument("--video", help="the video the gaze belongs to (with --gaze)")
     p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for fixation maps from gaze")
     p.add_argument("--every", type=int, default=1, help="score every N-th frame")
@@ -231,6 +300,7 @@ def add_evaluate(sub) -> None:
     p.add_argument("--out", help="folder for the metrics files (default: --pred; required with several)")
     p.add_argument("--plot", help="write a comparison figure of the models (.png, .svg or .pdf)")
     p.add_argument("-q", "--quiet", action="store_true")
+    add_gaze_options(p)
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -242,7 +312,7 @@ def cmd_evaluate(args) -> int:
         results, out, written = evaluate_models(
             args.pred, data=args.data, layout=args.layout, split=args.split, gaze=args.gaze, video=args.video,
             grid=args.grid, every=args.every, metric_names=args.metrics, seed=args.seed, strict=args.strict,
-            jobs=args.jobs, out=args.out, plot=args.plot, warn=_say,
+            jobs=args.jobs, out=args.out, plot=args.plot, warn=_say, gaze_options=gaze_options(args, args.video),
             progress=lambda n, total: bars.advance("evaluate", n, total))
     finally:
         bars.close()
@@ -295,14 +365,16 @@ def cmd_train(args) -> int:
 
 def add_gaze_convert(sub) -> None:
     p = sub.add_parser("gaze-convert", help="write any supported gaze input as the plain CSV")
-    p.add_argument("input", nargs="+", help="CSV, SMI .txt files (one per observer) or a folder of them, "
-                   "or an annotation folder; several are merged into one CSV")
+    p.add_argument("input", nargs="+", help="gaze exports: Tobii Pro Lab TSV, EyeLink ASC, Pupil Labs Neon/Core "
+                   "folder, Gazepoint CSV, SMI .txt, a gaze CSV (any CSV with --columns), a folder of them, or an "
+                   "annotation folder; several are merged into one CSV")
     p.add_argument("-o", "--output", required=True, help="CSV to write")
     p.add_argument("--video", help="the video (size, frame count and fps)")
     p.add_argument("--size", help="WxH of the video, without --video")
     p.add_argument("--frames", type=int, help="frame count, without --video")
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--screen", default="1440x900", help=SCREEN_HELP)
+    add_gaze_options(p, screen=False)
     p.set_defaults(func=cmd_gaze_convert)
 
 
@@ -311,6 +383,7 @@ def cmd_gaze_convert(args) -> int:
     from .io.video import open_video
 
     screen = ScreenGeometry(*parse_size(args.screen, "--screen"))
+    options = gaze_options(args, args.video)
     check_frame_rate(args.fps, "--fps")
     if args.frames is not None and args.frames < 1:
         raise ConfigError(f"--frames {args.frames}: the video's frame count must be at least 1")
@@ -322,8 +395,11 @@ def cmd_gaze_convert(args) -> int:
         size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps
     else:
         raise ConfigError("give --video, or --size WxH and --frames N")
-    gaze = load_gaze_files(args.input, size, n_frames, fps, screen)
+    gaze = load_gaze_files(args.input, size, n_frames, fps, screen, options)
+    _say_gaze(gaze)
     write_csv(gaze, args.output)
+    if gaze.events is not None and gaze.events.method != "file":
+        _say(f"fixations: {gaze.events.method}")
     note = gaze.dropped_note()
     _say(f"{len(gaze)} fixation samples of {len(gaze.observers) or 'unknown'} observers -> {args.output}"
          f"{f' ({note})' if note else ''}")
@@ -338,7 +414,8 @@ def add_make_dataset(sub) -> None:
                        description=make_dataset.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("videos", nargs="+", help="video files or frame folders")
     p.add_argument("--gaze", nargs="+", required=True,
-                   help="raw gaze, one per video in the same order (CSV, SMI file or folder, annotation folder)")
+                   help="raw gaze, one per video in the same order (any tracker's export or a folder of them, "
+                        "an annotation folder)")
     p.add_argument("-o", "--output", required=True, help="dataset root: <output>/<split>/<video>/...")
     p.add_argument("--split", default="train", choices=tuple(SPLITS["dhf1k"]), help="which split to write")
     p.add_argument("--image-format", default="png", choices=make_dataset.IMAGE_FORMATS,
@@ -346,13 +423,23 @@ def add_make_dataset(sub) -> None:
     p.add_argument("--grid", action="store_true", help="DHF1K's grid quirk for the fixation maps")
     p.add_argument("--screen", default="1440x900", help=SCREEN_HELP)
     p.add_argument("-q", "--quiet", action="store_true")
+    add_gaze_options(p, screen=False)
     p.set_defaults(func=cmd_make_dataset)
+
+
+def _options_if_set(options):
+    """None for the default options (a dataset made before they existed keeps its manifest)."""
+    from .io.gaze.options import GazeOptions
+
+    defaults = GazeOptions(screen_px=options.screen_px)
+    return None if options == defaults else options
 
 
 def cmd_make_dataset(args) -> int:
     from .training.make_dataset import DatasetSettings, make_dataset
 
-    settings = DatasetSettings(args.split, args.image_format, args.grid, parse_size(args.screen, "--screen"))
+    settings = DatasetSettings(args.split, args.image_format, args.grid, parse_size(args.screen, "--screen"),
+                               gaze=_options_if_set(gaze_options(args)))
     bars = _Bars(args.quiet)
     try:
         reports = make_dataset(args.videos, args.gaze, args.output, settings,

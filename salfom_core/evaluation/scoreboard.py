@@ -40,12 +40,13 @@ def evaluate_models(preds: list[str], *, data: str | None = None, layout: str | 
                     metric_names: str | None = None, seed: int = 0, strict: bool = False, jobs: int = 1,
                     out: str | None = None, plot: str | None = None,
                     progress: Callable[[int, int], object] | None = None,
-                    warn: Callable[[str], None] = _stderr) -> tuple[list[ModelScores], Path, list[str]]:
+                    warn: Callable[[str], None] = _stderr,
+                    gaze_options=None) -> tuple[list[ModelScores], Path, list[str]]:
     """Score each of `preds` (map folders, or 'center-bias') against `data` (annotations) or
     `gaze` of `video`, and write the metrics files into `out` (default: the single prediction
     folder). Returns (results, the folder written, the names of the files written). Every
     setting is checked before any scoring; gaps and notes go to `warn`; `progress(frames, total)`
-    follows the scoring."""
+    follows the scoring. `gaze_options` (a GazeOptions) say how to read `gaze`."""
     names = _metric_names(metric_names)
     if every < 1:
         raise ConfigError(f"--every must be at least 1, not {every}")
@@ -57,7 +58,7 @@ def evaluate_models(preds: list[str], *, data: str | None = None, layout: str | 
         raise ConfigError(f"--pred {BASELINE}: give --out FOLDER for the metrics files")
     if plot:
         plot_format(plot)       # a wrong suffix fails before any scoring
-    truths = _truths(data, layout, split, gaze, video, grid, warn)
+    truths = _truths(data, layout, split, gaze, video, grid, warn, gaze_options)
     models = [_model(p, truths, warn) for p in preds]
     for pred in preds:              # maps from `salfom predict --stride`: say they are blends
         for line in interpolation_warnings(pred):
@@ -86,8 +87,10 @@ def _metric_names(option: str | None) -> tuple[str, ...]:
     return names
 
 
-def _truths(data, layout, split, gaze, video, grid, warn):
-    from ..io.gaze import load_gaze
+def _truths(data, layout, split, gaze, video, grid, warn, gaze_options=None):
+    import dataclasses
+
+    from ..io.gaze import GazeOptions, load_gaze
     from ..io.video import open_video
 
     if gaze:
@@ -97,7 +100,10 @@ def _truths(data, layout, split, gaze, video, grid, warn):
             info, n_frames = source.info, len(source)
             if source.integrity_warning:      # a damaged video: say so, with the frames it has
                 warn(f"warning: {source.integrity_warning}")
-        samples = load_gaze(gaze, (info.width, info.height), n_frames, info.fps)
+        options = dataclasses.replace(gaze_options or GazeOptions(), video_name=Path(video).name)
+        samples = load_gaze(gaze, (info.width, info.height), n_frames, info.fps, options=options)
+        for line in samples.warnings:
+            warn(f"warning: {line}")
         note = samples.dropped_note()
         if note:
             warn(f"{gaze}: gaze samples: {note}")

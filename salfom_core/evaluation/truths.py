@@ -89,8 +89,9 @@ def dataset_truths(data_root: str | Path, layout: str | None = None, split: str 
 
 
 def gaze_beside(video: Path) -> Path | None:
-    """`<stem>_gaze.csv` or a `<stem>_gaze/` folder (SMI exports) next to a video file."""
-    for candidate in (video.with_name(f"{video.stem}_gaze.csv"), video.with_name(f"{video.stem}_gaze")):
+    """`<stem>_gaze.csv` (`.tsv`: Tobii, `.asc`: EyeLink) or a `<stem>_gaze/` folder (exports of any
+    tracker) next to a video file."""
+    for candidate in [video.with_name(f"{video.stem}_gaze{suffix}") for suffix in (".csv", ".tsv", ".asc", "")]:
         if candidate.exists():
             return candidate
     return None
@@ -98,7 +99,7 @@ def gaze_beside(video: Path) -> Path | None:
 
 def gaze_truths(folder: Path) -> list[GazeTruth]:
     """Every video file of `folder` that has its gaze beside it; ground truth from the gaze."""
-    from ..io.gaze import load_gaze
+    from ..io.gaze import GazeOptions, load_gaze
     from ..io.video import open_video
 
     truths = []
@@ -108,7 +109,9 @@ def gaze_truths(folder: Path) -> list[GazeTruth]:
             continue
         with open_video(video) as source:
             info, n_frames = source.info, len(source)
-        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, info.fps)
+        # the video's name picks its stimulus in a multi-stimulus export (Tobii, Gazepoint)
+        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, info.fps,
+                         options=GazeOptions(video_name=video.name))
         truths.append(GazeTruth(video.stem, gaze, video_path=str(video)))
     return truths
 

@@ -22,7 +22,7 @@ def gaze_observers(gaze) -> int | None:
 def csv_observers(path: str | Path) -> int | None:
     """Distinct non-empty values of a gaze CSV's `observer` column (None without one)."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(line for line in fh if not line.startswith("#"))     # gaze-convert's `# fixations:`
         header = [h.strip().lower() for h in next(reader, [])]
         if "observer" not in header:
             return None

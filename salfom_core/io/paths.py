@@ -13,7 +13,8 @@ from pathlib import Path
 from .files import IMAGE_SUFFIXES, list_images
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
-GAZE_SUFFIXES = (".csv", ".txt", ".tsv")
+GAZE_SUFFIXES = (".csv", ".txt", ".tsv", ".asc", ".edf")      # .edf: the gaze reader says how to convert it
+GAZE_FOLDER_SUFFIXES = (".txt", ".asc", ".tsv")               # SMI, EyeLink: one export per observer
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin", ".safetensors")
 DATASET_SPLITS = ("train", "val", "training", "testing")
 
@@ -62,12 +63,24 @@ def _classify_folder(path: Path) -> PathKind:
         return PathKind.DATASET
     if "fixation" in subfolders or "maps" in subfolders:
         return PathKind.ANNOTATIONS
-    if any(p.suffix.lower() == ".txt" for p in path.iterdir() if p.is_file()):
+    if _is_gaze_folder(path):
         return PathKind.GAZE
     images = list_images(path)
     if images:
         return PathKind.MAPS if _is_greyscale(images[0]) else PathKind.FRAME_FOLDER
     raise PathKindError(f"{path}: holds no video frames, maps, gaze or annotations")
+
+
+def _is_gaze_folder(path: Path) -> bool:
+    """Exports one per observer (SMI, EyeLink), a Pupil Labs recording, or a folder of recordings."""
+    from .gaze.pupil import core_export, is_neon     # here: the gaze readers load only when a folder is asked about
+
+    def recording(folder: Path) -> bool:
+        return is_neon(folder) or core_export(folder) is not None
+
+    children = list(path.iterdir())
+    return (any(p.is_file() and p.suffix.lower() in GAZE_FOLDER_SUFFIXES for p in children) or recording(path)
+            or any(p.is_dir() and recording(p) for p in children))
 
 
 def _has_annotated_videos(root: Path) -> bool:

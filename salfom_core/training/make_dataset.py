@@ -19,6 +19,7 @@ whose sources or settings changed since the last run is refused rather than mixe
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from dataclasses import asdict, dataclass
@@ -32,7 +33,7 @@ from ..errors import SalfomError
 from ..io.annotations import SPLITS
 from ..io.atomic import atomic_write_bytes, atomic_write_text
 from ..io.fingerprint import file_fingerprint
-from ..io.gaze import GazeData, ScreenGeometry, load_gaze, write_csv
+from ..io.gaze import GazeData, GazeOptions, ScreenGeometry, load_gaze, write_csv
 from ..io.ground_truth import density_map
 from ..io.outputs import video_name
 from ..io.video import open_video
@@ -51,6 +52,7 @@ class DatasetSettings:
     image_format: str = "png"
     grid: bool = False                 # DHF1K's grid quirk for fixation maps
     screen: tuple[int, int] = (1440, 900)
+    gaze: GazeOptions | None = None    # how to read the gaze exports (None: the defaults)
 
     def __post_init__(self):
         if self.split not in SPLITS["dhf1k"]:
@@ -105,7 +107,9 @@ def make_video(video: Path, gaze_path: Path, root: Path, settings: DatasetSettin
     folder = root / SPLITS["dhf1k"][settings.split] / name
     with open_video(video) as source:
         info, n_frames = source.info, len(source)
-        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, info.fps, ScreenGeometry(*settings.screen))
+        options = dataclasses.replace(settings.gaze or GazeOptions(), video_name=video.name)
+        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, info.fps, ScreenGeometry(*settings.screen),
+                         options)
         manifest = _manifest(video, gaze_path, settings, n_frames, (info.width, info.height))
         previous = _read_manifest(folder)
         if previous is not None and previous["sources"] != manifest["sources"]:
@@ -113,20 +117,25 @@ def make_video(video: Path, gaze_path: Path, root: Path, settings: DatasetSettin
                                    "remove the folder or choose another output root")
         annotated = sum(1 for k in range(n_frames) if len(gaze.for_frame(k)[0]))
         if previous is not None and previous.get("complete"):
-            return VideoReport(name, folder, n_frames, 0, annotated, gaze.dropped_note(), True)
+            return VideoReport(name, folder, n_frames, 0, annotated, _gaze_note(gaze), True)
         atomic_write_text(folder / MANIFEST, json.dumps({**manifest, "complete": False}, indent=1))
         write_csv(gaze, folder / "gaze.csv")
         start = first_missing_frame(folder, n_frames, settings.image_format)
         written = 0
         for k, frame in source.iter_frames(start):
             if cancel and cancel():
-                return VideoReport(name, folder, n_frames, written, annotated, gaze.dropped_note(), False)
+                return VideoReport(name, folder, n_frames, written, annotated, _gaze_note(gaze), False)
             write_frame(folder, k, frame, gaze, settings)
             written += 1
             if progress:
                 progress(name, k + 1, n_frames)
     atomic_write_text(folder / MANIFEST, json.dumps({**manifest, "complete": True}, indent=1))
-    return VideoReport(name, folder, n_frames, written, annotated, gaze.dropped_note(), True)
+    return VideoReport(name, folder, n_frames, written, annotated, _gaze_note(gaze), True)
+
+
+def _gaze_note(gaze: GazeData) -> str:
+    """What reading the gaze dropped or noticed."""
+    return "; ".join(filter(None, [gaze.dropped_note(), *gaze.warnings]))
 
 
 def first_missing_frame(folder: Path, n_frames: int, image_format: str) -> int:
@@ -176,9 +185,20 @@ def _manifest(video: Path, gaze: Path, settings: DatasetSettings, n_frames: int,
                         "video_fingerprint": file_fingerprint(video) if video.is_file() else None,
                         "gaze": str(gaze.resolve()),
                         "gaze_fingerprint": [file_fingerprint(f) for f in gaze_files if f.is_file()],
-                        "settings": asdict(settings) | {"screen": list(settings.screen)},
+                        "settings": _settings(settings),
                         "ground_truth": "DHF1K: fixation maps by record_mapping.m, Gaussian FWHM 30 px"},
             "frames": n_frames, "size": list(size)}
+
+
+def _settings(settings: DatasetSettings) -> dict:
+    """The settings as the manifest keeps them; default gaze options are left out, so a dataset made
+    before they existed still matches its manifest."""
+    values = asdict(settings) | {"screen": list(settings.screen)}
+    if settings.gaze is None:
+        values.pop("gaze")
+    else:
+        values["gaze"] = json.loads(json.dumps(asdict(settings.gaze)))
+    return values
 
 
 def _read_manifest(folder: Path) -> dict | None:

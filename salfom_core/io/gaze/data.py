@@ -65,6 +65,7 @@ class GazeData:
     source: str = ""
     skipped: int = 0                   # malformed rows skipped while reading
     events: FixationEvents | None = None   # the fixations as events, when the input has them
+    warnings: list[str] = field(default_factory=list)   # what the reader noticed (one line each, naming the file)
     outside: int = field(default=0, init=False)          # samples outside the picture, dropped
     outside_frames: int = field(default=0, init=False)   # samples before frame 0 or after the last
     _starts: np.ndarray = field(init=False, repr=False)

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import GazeError
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write
 from ..files import natural_key
 from .data import GazeData
+
+WRITE_ROWS = 100_000
 
 
 def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps: float = 30.0,
@@ -26,11 +28,14 @@ def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise GazeError(f"{path}: cannot read ({exc})") from None
+    # `#` lines are comments (gaze-convert states the fixation detector in one)
+    if "#" in text:
+        text = "\n".join(line for line in text.split("\n") if not line.startswith("#"))
     reader = csv.DictReader(io.StringIO(text))
     fields = {(f or "").strip().lower(): f for f in (reader.fieldnames or [])}
     if not {"x", "y"} <= fields.keys() or not ({"frame", "time_s"} & fields.keys()):
         raise GazeError(f"{path}: a gaze CSV needs columns x, y and frame or time_s; "
-                        f"found {', '.join(fields) or 'none'}")
+                        f"found {', '.join(fields) or 'none'} (another layout: --columns time=...,x=...,y=...)")
     rows, skipped = [], 0
     names: dict[str, int] = {}
     for row in reader:
@@ -62,11 +67,24 @@ def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps:
 
 
 def write_csv(gaze: GazeData, path: str | os.PathLike) -> None:
-    """The plain CSV (`frame,time_s,x,y,observer`), written atomically."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["frame", "time_s", "x", "y", "observer"])
-    for f, x, y, o in zip(gaze.frame, gaze.x, gaze.y, gaze.observer):
-        writer.writerow([int(f), f"{f / gaze.fps:.6f}", f"{x:.3f}", f"{y:.3f}",
-                         gaze.observer_name(int(o)) if o >= 0 else ""])
-    atomic_write_text(path, out.getvalue())
+    """The plain CSV (`frame,time_s,x,y,observer`), written atomically; a first line
+    `# fixations: ...` says where the fixations came from (the file's events or a detector)."""
+    head = f"# fixations: {' '.join(gaze.events.method.split())}\n" if gaze.events is not None and \
+        gaze.events.method else ""
+    names = [_csv_field(gaze.observer_name(k)) for k in range(len(gaze.observers))] + [""]
+    with atomic_write(path, "wb") as fh:
+        fh.write(f"{head}frame,time_s,x,y,observer\n".encode("utf-8"))
+        # one f-string per row (no csv.writer call), written in chunks: memory stays small
+        for a in range(0, len(gaze), WRITE_ROWS):
+            part = slice(a, a + WRITE_ROWS)
+            frames = gaze.frame[part]
+            rows = zip(frames.tolist(), (frames / gaze.fps).tolist(), gaze.x[part].tolist(), gaze.y[part].tolist(),
+                       gaze.observer[part].tolist())
+            fh.write("".join(f"{f},{t:.6f},{x:.3f},{y:.3f},{names[o]}\n" for f, t, x, y, o in rows).encode("utf-8"))
+
+
+def _csv_field(text: str) -> str:
+    """A name as one CSV field (quoted when it holds a comma, a quote or a line end)."""
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
