@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -46,6 +46,47 @@ class ComputedStrip(QWidget):
         painter.end()
 
 
+class KeyframeTicks(QWidget):
+    """Ticks under the slider at the selected AOI's keyframes (filled: active, hollow: "hide
+    from here"); a click on or near one jumps there."""
+
+    jump = Signal(int)          # 0-based frame
+    NEAR_PX = 6
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFixedHeight(9)
+        self.keyframes: list[tuple[int, bool]] = []
+        self.n_frames = 0
+        self.colour = QColor(255, 255, 255)        # always there, empty or not: the view above never jumps
+
+    def set_keyframes(self, keyframes: list[tuple[int, bool]], n_frames: int, colour: str = "#ffffff") -> None:
+        self.keyframes, self.n_frames, self.colour = list(keyframes), n_frames, QColor(colour)
+        self.setToolTip(f"{len(keyframes)} keyframes: click one to go there" if keyframes else "")
+        self.update()
+
+    def x_of(self, frame: int) -> float:
+        return 3 + frame / max(self.n_frames - 1, 1) * (self.width() - 6)
+
+    def paintEvent(self, _event):
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.Antialiasing)
+        for frame, active in self.keyframes:
+            x = self.x_of(frame)
+            painter.setPen(QPen(self.colour, 1.5))
+            painter.setBrush(self.colour if active else Qt.NoBrush)
+            painter.drawRect(int(round(x)) - 2, 1, 4, self.height() - 3)
+        painter.end()
+
+    def mousePressEvent(self, event):
+        if not self.keyframes:
+            return
+        x = event.position().x()
+        frame, _active = min(self.keyframes, key=lambda k: abs(self.x_of(k[0]) - x))
+        if abs(self.x_of(frame) - x) <= self.NEAR_PX:
+            self.jump.emit(frame)
+
+
 class Timeline(QWidget):
     """Slider, frame and time, play/pause, speed, and the computed-frames strip."""
 
@@ -68,6 +109,8 @@ class Timeline(QWidget):
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
         self.speed.currentIndexChanged.connect(lambda i: state.set_speed(SPEEDS[i]))
         self.strip = ComputedStrip()
+        self.keyframes = KeyframeTicks()          # the selected AOI's keyframes (aoi_panel.py fills it)
+        self.keyframes.jump.connect(state.set_frame)
         self.warning = QLabel()             # a damaged video: only part of it decodes
         self.warning.setStyleSheet("color: #ffb020;")
         self.warning.setWordWrap(True)
@@ -78,6 +121,7 @@ class Timeline(QWidget):
         column.setSpacing(1)
         column.addWidget(self.slider)
         column.addWidget(self.strip)
+        column.addWidget(self.keyframes)
         row.addLayout(column, 1)
         row.addWidget(self.position)
         row.addWidget(self.speed)

@@ -26,8 +26,10 @@ from salfom_core.inference.engine import pick_device
 from salfom_core.io.paths import VIDEO_SUFFIXES
 
 from .curves import MetricCurves
+from .aoi_panel import install_aoi
 from .dataset_panel import install_dataset_panel
 from .exports import Exporter
+from .gaze_import import choose_and_import_gaze
 from .jobs import wait_for
 from .layer_panel import LayerPanel
 from .playback import Playback
@@ -89,6 +91,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         # the dataset dock and its File menu items (issue 11): one hook, the panel is self-contained
         self.dataset_panel = install_dataset_panel(self, str(Path(cache_dir) / "scores") if cache_dir else None)
+        # areas of interest (issue 20): the AOI layer over the view, its dock, curves and menu
+        self.aoi = install_aoi(self)
 
     # ----------------------------------------------------------------- the session's API, for menus and tests
 
@@ -175,10 +179,10 @@ class MainWindow(QMainWindow):
             self.menu(title)
         a, s, ex = self.add_action, self.session, self.exporter
         a("File", "Open video or frame folder...", self._choose_video, QKeySequence.Open)
-        a("File", "Open gaze (CSV, SMI export)...", lambda: self._choose_file("Open gaze", "Gaze (*.csv *.txt)",
-                                                                             s.open_gaze))
-        a("File", "Open gaze folder (SMI exports) or annotation folder...",
-          lambda: self._choose_folder("Open gaze or annotation folder", s.open_gaze))
+        # gaze: shown (format, participants, alignment, a preview) before it is imported (gaze_import.py)
+        a("File", "Import gaze...", lambda: choose_and_import_gaze(self))
+        a("File", "Import gaze folder (EyeLink, Pupil, SMI) or annotation folder...",
+          lambda: choose_and_import_gaze(self, folder=True))
         a("File", "Add maps folder as a layer...",
           lambda: self._choose_folder("Folder of saliency maps (0001.png ...)", s.add_map_folder))
         a("File", "Load checkpoint...", lambda: self._choose_file("Load SalFoM checkpoint", "Checkpoints (*.pth *.pt)",
@@ -341,7 +345,7 @@ class MainWindow(QMainWindow):
         self.state.set_playing(False)
         self.view.detach()
         self.settings.setValue("geometry", self.saveGeometry())
-        workers = self.session.shutdown() + self.exporter.workers()
+        workers = self.session.shutdown() + self.exporter.workers() + self.aoi.shutdown()
         for worker in workers:
             worker.quit()
         wait_for(workers)

@@ -62,9 +62,11 @@ def stale_maps(folder: Path, keep) -> list[Path]:
 
 def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], path: Path, fps: float | None = None,
                        colormap: str = "jet", opacity: float = 0.5, threshold: float = 0.0,
-                       frames: range | None = None, gaze=None, marker_style: str = "ring", marker_size: int = 14):
+                       frames: range | None = None, gaze=None, marker_style: str = "ring", marker_size: int = 14,
+                       decorate: Callable[[int, np.ndarray], np.ndarray] | None = None):
     """Render frames with their maps blended to an MP4 (H.264, yuv420p), yielding (done, total).
-    With `gaze` (GazeData) each frame's fixations are drawn as the app draws them.
+    With `gaze` (GazeData) each frame's fixations are drawn as the app draws them; `decorate(i,
+    image)` draws more on top of frame i (the app's AOI outlines).
 
     The file appears under its name only when complete; closing the generator early (cancel)
     removes the partial file.
@@ -86,6 +88,8 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], pat
                 image = overlay_frame(frame, read_map(i), colormap, opacity, threshold,
                                       gaze.for_frame(i) if gaze is not None and i < gaze.n_frames else None,
                                       marker_style, marker_size)
+                if decorate is not None:
+                    image = decorate(i, image)
                 image = np.ascontiguousarray(image[:even_h, :even_w])
                 for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                     container.mux(packet)
