@@ -71,7 +71,7 @@ def accuracy(every: int) -> None:
             t0 = time.perf_counter()
             rows = [(i, values) for i, values in
                     score_frames(truth, lambda i: map_or_blend(read, exact, i)[0], range(0, n, every),
-                                 [], {}, NAMES, np.random.default_rng(0)) if values is not None]
+                                 [], {}, NAMES, 0) if values is not None]
             line = {"figure": "interpolation_accuracy", "data": data, "model": model, "stride": stride,
                     "frames_scored": len(rows), "interpolated_scored": int(sum(not exact[i] for i, _ in rows))}
             for name in NAMES:

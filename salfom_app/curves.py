@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsItem,
@@ -20,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from .interpolated import exact_note
-from .state import METRIC_LABELS, ViewerState
+from .state import LAYER_PENS, METRIC_LABELS, ViewerState  # noqa: F401 (LAYER_PENS: its old home)
 
-LAYER_PENS = [(255, 170, 0), (80, 200, 255), (255, 90, 160), (140, 230, 100), (200, 160, 255)]
+PARTIAL_TEXT = (110, 110, 110)     # 5:1 on white; a summary of the frames scored so far: lighter until final
 
 
 class MetricCurves(QWidget):
@@ -112,7 +113,7 @@ class MetricCurves(QWidget):
         for name in [n for n in self.curves if n not in names]:
             self.plot.removeItem(self.curves.pop(name))
         frames = np.arange(1, self.state.n_frames + 1)
-        for k, layer in enumerate(self.state.layers):
+        for layer in self.state.layers:
             values = layer.metrics.get(metric)
             if values is None:
                 values = np.full(self.state.n_frames, np.nan)
@@ -120,11 +121,11 @@ class MetricCurves(QWidget):
             if curve is None:
                 curve = self.plot.plot(name=layer.name, connect="finite")
                 self.curves[layer.name] = curve
-            curve.setPen(pg.mkPen(LAYER_PENS[k % len(LAYER_PENS)], width=1.5))     # the legend's colour
+            curve.setPen(pg.mkPen(layer.colour, width=1.5))     # the legend's and the exports' colour
             curve.setData(frames[: len(values)], values)
         self.legend.setText("&nbsp;&nbsp;".join(
-            f'<span style="color: rgb{LAYER_PENS[k % len(LAYER_PENS)]}">&#9632;</span> {layer.name}'
-            for k, layer in enumerate(self.state.layers)))
+            f'<span style="color: rgb{tuple(layer.colour)}">&#9632;</span> {layer.name}'
+            for layer in self.state.layers))
         self.plot.setLabel("left", METRIC_LABELS[metric])
         if self.state.truth is None:
             self.hint.setText("Open gaze or ground truth (File menu) to see metrics.")
@@ -138,7 +139,7 @@ class MetricCurves(QWidget):
         self.table.setHorizontalHeaderLabels([METRIC_LABELS[k] for k in keys])
         self.table.setRowCount(len(self.state.layers))
         # the values use exact frames only (blends are never scored): say how many
-        self.table.setVerticalHeaderLabels([f"{layer.name} ({exact_note(layer.done)})" for layer in self.state.layers])
+        self.table.setVerticalHeaderLabels([f"{layer.name} ({self._row_note(layer)})" for layer in self.state.layers])
         # as tall as its rows: no empty band, no vertical scrollbar for a few layers
         rows = max(1, len(self.state.layers))
         self.table.setFixedHeight(min(self.table.horizontalHeader().height() + rows * self.table.verticalHeader()
@@ -146,5 +147,26 @@ class MetricCurves(QWidget):
         for row, layer in enumerate(self.state.layers):
             summary = layer.summary()
             for col, key in enumerate(keys):
-                value = summary.get(key, math.nan)
-                self.table.setItem(row, col, QTableWidgetItem("-" if math.isnan(value) else f"{value:.3f}"))
+                self.table.setItem(row, col, self._summary_item(layer, key, summary.get(key, math.nan)))
+
+    def _row_note(self, layer) -> str:
+        if self.state.truth is None:
+            return exact_note(layer.done)
+        return f"all {layer.n_frames} frames scored" if layer.scores_final else layer.scored_note()
+
+    def _summary_item(self, layer, key: str, value: float) -> QTableWidgetItem:
+        """A final figure in the normal style; one of the frames scored so far lighter and in
+        italics, its tooltip saying how many ('CC 0.722 (610 of 783 frames scored)')."""
+        text = "-" if math.isnan(value) else f"{value:.3f}"
+        item = QTableWidgetItem(text)
+        if self.state.truth is None:
+            return item
+        if layer.scores_final:
+            item.setToolTip(f"{METRIC_LABELS[key]} {text} (all {layer.n_frames} frames scored)")
+        else:
+            item.setToolTip(f"{METRIC_LABELS[key]} {text} ({layer.scored_note()})")
+            item.setForeground(QColor(*PARTIAL_TEXT))
+            font = item.font()
+            font.setItalic(True)
+            item.setFont(font)
+        return item

@@ -13,12 +13,19 @@ from typing import Callable
 
 import numpy as np
 
+from salfom_core.errors import SalfomError
 from salfom_core.evaluation.truths import GroundTruth
 from salfom_core.io.overlay import MARKER_STYLES
 
 METRIC_LABELS = {"cc": "CC", "nss": "NSS", "sim": "SIM", "auc_judd": "AUC-Judd", "auc_shuffled": "sAUC",
                  "kld": "KLD"}
 VIEW_MODES = ("single", "split")          # one pane, or two layers side by side
+# curve colours, in the order layers take them (colour-blind-friendly enough, bright on the dark plot)
+LAYER_PENS = [(255, 170, 0), (80, 200, 255), (255, 90, 160), (140, 230, 100), (200, 160, 255)]
+
+
+class LayerNameError(SalfomError):
+    """A rename the layers cannot take (empty, or another layer's name)."""
 
 
 class Signal:
@@ -49,6 +56,7 @@ class Layer:
     n_frames: int
     read: Callable[[int], np.ndarray | None]  # uint8 map of a frame, None while not computed
     source: str = ""                          # checkpoint or folder path
+    maps_key: str = ""                        # what the maps are (cache entry, files): keys the cached metrics
     visible: bool = True
     colormap: str = "jet"
     opacity: float = 0.5
@@ -56,13 +64,17 @@ class Layer:
     done: np.ndarray = None                   # bool per frame
     running: bool = False
     error: str = ""                           # why computing stopped, when it failed
+    colour: tuple[int, int, int] = None       # its curve's colour, the same in the app and every export
     progress: tuple[int, int, float] = (0, 0, math.inf)   # done, total, eta seconds
     metrics: dict[str, np.ndarray] = field(default_factory=dict)   # name -> per-frame values (NaN unknown)
+    scored: np.ndarray = None                 # bool per frame: its metrics are known (a value, or none to give)
     changed: Signal = field(default_factory=Signal, repr=False)
 
     def __post_init__(self):
         if self.done is None:
             self.done = np.zeros(self.n_frames, bool)
+        if self.scored is None:
+            self.scored = np.zeros(self.n_frames, bool)
 
     def set(self, **values) -> None:
         unknown = set(values) - {f.name for f in fields(self)}
@@ -71,6 +83,15 @@ class Layer:
         for key, value in values.items():
             setattr(self, key, value)
         self.changed.emit(self, tuple(values))
+
+    @property
+    def scores_final(self) -> bool:
+        """Every frame scored: the summary is the video's, not that of the frames so far."""
+        return bool(self.scored.all())
+
+    def scored_note(self) -> str:
+        """'610 of 783 frames scored' (the summary of a partial layer says it)."""
+        return f"{int(self.scored.sum())} of {self.n_frames} frames scored"
 
     def summary(self) -> dict[str, float]:
         """DHF1K protocol over this video: the mean of the frames with a value."""
@@ -101,7 +122,7 @@ class ViewerState:
     __slots__ = ("video", "video_path", "synthetic", "frame", "playing", "speed", "layers", "active", "compare",
                  "gaze", "truth", "truth_source", "show_fixations", "show_ground_truth", "view_mode",
                  "curve_metric", "marker_style", "marker_size", "marker_opacity", "hidden_observers",
-                 "interpolate", "video_changed", "frame_changed", "layers_changed", "truth_changed", "view_changed",
+                 "interpolate", "layer_renamed", "video_changed", "frame_changed", "layers_changed", "truth_changed", "view_changed",
                  "playing_changed", "speed_changed")
 
     def __init__(self):
@@ -129,6 +150,7 @@ class ViewerState:
         self.video_changed = Signal()      # ()
         self.frame_changed = Signal()      # (frame)
         self.layers_changed = Signal()     # ()
+        self.layer_renamed = Signal()      # (layer, old name)
         self.truth_changed = Signal()      # ()
         self.view_changed = Signal()       # (names of what changed: "active", "compare", "view_mode", ...)
         self.playing_changed = Signal()    # (playing)
@@ -187,13 +209,48 @@ class ViewerState:
 
     def add_layer(self, layer: Layer) -> Layer:
         """Add (or replace a layer of the same name) and show it."""
+        replaced = self.layer(layer.name)
         self.layers = [l for l in self.layers if l.name != layer.name] + [layer]
+        if layer.colour is None:
+            layer.colour = replaced.colour if replaced is not None else self._free_colour()
         if self.active is None or self.active.name == layer.name:
             self.active = layer
         elif self.compare is None or self.compare.name == layer.name:
             self.compare = layer
         self.layers_changed.emit()
         return layer
+
+    def _free_colour(self) -> tuple[int, int, int]:
+        """The first pen no other layer has: a layer keeps its colour when others come and go."""
+        taken = [l.colour for l in self.layers]
+        free = [pen for pen in LAYER_PENS if pen not in taken]
+        return free[0] if free else LAYER_PENS[len(self.layers) % len(LAYER_PENS)]
+
+    def distinct_name(self, name: str, folder: Path | None = None) -> str:
+        """`name` when no layer has it; else `parent/name` (two `maps` folders: `mA/maps`, `mB/maps`);
+        else a number appended."""
+        if self.layer(name) is None:
+            return name
+        if folder is not None and folder.parent.name:
+            name = f"{folder.parent.name}/{name}"
+        base, k = name, 2
+        while self.layer(name) is not None:
+            name, k = f"{base} ({k})", k + 1
+        return name
+
+    def rename_layer(self, layer: Layer, name: str) -> None:
+        """The layer's name everywhere (list, curves, table, exports); an empty or taken name is an error."""
+        name = name.strip()
+        if name == layer.name:
+            return
+        if not name:
+            raise LayerNameError("a layer needs a name")
+        if self.layer(name) is not None:
+            raise LayerNameError(f"a layer is already named {name!r}")
+        old = layer.name
+        layer.set(name=name)
+        self.layer_renamed.emit(layer, old)
+        self.layers_changed.emit()
 
     def remove_layer(self, layer: Layer) -> None:
         self.layers = [l for l in self.layers if l is not layer]
@@ -237,7 +294,7 @@ class ViewerState:
         self.gaze, self.truth, self.truth_source = gaze, truth, source
         self.hidden_observers = frozenset()          # indices of the previous gaze mean nothing now
         for layer in self.layers:
-            layer.metrics = {}
+            layer.metrics, layer.scored = {}, np.zeros(layer.n_frames, bool)
         self.truth_changed.emit()
 
     VIEW_SETTINGS = ("show_fixations", "show_ground_truth", "view_mode", "curve_metric", "marker_style",

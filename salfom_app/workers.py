@@ -166,23 +166,20 @@ def inference_worker(video_path: Path, make_predictor, store_root, settings: Eng
 
 
 @thread_worker(start_thread=False)
-def metrics_worker(jobs: list[tuple[str, object, np.ndarray]], truth, names: tuple[str, ...], chunk: int = 8):
-    """Per-frame metrics of each (layer name, read(i), frames) against `truth`; yields
-    (layer name, frames, {metric: values}) every `chunk` frames. The shuffled-AUC negatives
-    come from the other frames of this video."""
+def metrics_worker(queue, truth, names: tuple[str, ...], seed: int = 0, chunk: int = 8):
+    """Per-frame metrics against `truth` of what `queue.take(chunk)` hands out, (layer, read(i),
+    frames), until it is empty; yields (layer, frames, {metric: values}) per chunk. Each frame
+    is seeded on its own (`scoring.frame_rng`), so the values are `salfom evaluate`'s whatever
+    the order; the shuffled-AUC negatives come from the other frames of this video, as there."""
     pool, owner = fixation_pool([truth], lambda t: range(t.n_frames)) if "auc_shuffled" in names else ([], {})
-    rng = np.random.default_rng(0)
-    for name, read, frames in jobs:
+    while (task := queue.take(chunk)) is not None:
+        layer, read, frames = task
         done, rows = [], {n: [] for n in names}
-        for i, values in score_frames(truth, read, frames, pool, owner, names, rng):
+        for i, values in score_frames(truth, read, frames, pool, owner, names, seed):
             done.append(i)
             for n in names:
                 rows[n].append(np.nan if values is None else values[n])
-            if len(done) == chunk:
-                yield name, done, rows
-                done, rows = [], {n: [] for n in names}
-        if done:
-            yield name, done, rows
+        yield layer, done, rows
 
 
 @thread_worker(start_thread=False)

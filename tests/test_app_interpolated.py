@@ -112,7 +112,7 @@ def test_blend_is_painted_first_then_replaced_by_the_exact_map(qtbot, window):
         assert np.abs(pane.heat.image - (first + last) / 2).max() <= 0.5 and np.abs(first - last).max() >= 10
         assert strip_pixel(window.timeline.strip, 8, n) == INTERPOLATED_ARGB
         # the summary (metrics of exact frames only, refreshed as they are scored) says how many
-        qtbot.waitUntil(lambda: "11 of 150 frames exact" in window.curves.table.verticalHeaderItem(0).text(),
+        qtbot.waitUntil(lambda: "11 of 150 frames scored" in window.curves.table.verticalHeaderItem(0).text(),
                         timeout=10000)
         frame_before = pane.frame.image.copy()
         heat_before = pane.heat.image.copy()

@@ -22,7 +22,7 @@ from typing import Callable
 
 from ..io.atomic import atomic_write_text
 from . import metrics
-from .scoring import ModelScores, VideoScores, score_video_models, shuffled_auc_pool
+from .scoring import SEEDING, ModelScores, VideoScores, score_video_models, shuffled_auc_pool
 from .sources import CenterBiasMaps, PredictionRoot
 from .truths import AnnotationTruth, GazeTruth, GroundTruth
 
@@ -152,7 +152,7 @@ class DatasetScoring:
 
     def dataset_stamp(self) -> str:
         if self._dataset_stamp is None:
-            h = hashlib.sha256(json.dumps([self.metric_names, self.seed, self.every]).encode())
+            h = hashlib.sha256(json.dumps([self.metric_names, self.seed, self.every, SEEDING]).encode())
             for t in self.truths:
                 h.update(f"{t.name}={truth_stamp(t)};".encode())
             self._dataset_stamp = h.hexdigest()[:24]

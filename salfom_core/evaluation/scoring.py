@@ -39,12 +39,12 @@ def _has_content(m: np.ndarray | None) -> bool:
 
 
 def score_frames(truth: GroundTruth, read: Callable[[int], np.ndarray | None], frames: Iterable[int],
-                 pool, owner: dict, metric_names=metrics.METRICS, rng: np.random.Generator | None = None,
+                 pool, owner: dict, metric_names=metrics.METRICS, seed: int = 0,
                  skipped: Callable[[int, str], None] | None = None):
     """Yield (frame, {metric: value}) for each frame; values None where nothing can be scored
     (no prediction yet, or no fixation: neither fixated pixels nor a ground-truth map), and
-    `skipped(frame, reason)` is told why. `pool`/`owner` come from `fixation_pool`."""
-    rng = rng if rng is not None else np.random.default_rng(0)
+    `skipped(frame, reason)` is told why. `pool`/`owner` come from `fixation_pool`. Each frame
+    draws from its own stream (`frame_rng`): its values are `score_video`'s, in any order."""
     for i in frames:
         i = int(i)
         fix, gt = (truth.fixations(i), truth.gt_map(i)) if i < truth.n_frames else (None, None)
@@ -58,6 +58,7 @@ def score_frames(truth: GroundTruth, read: Callable[[int], np.ndarray | None], f
             yield i, None
             continue
         shape = (fix if fix is not None else gt).shape
+        rng = frame_rng(seed, truth.name, i)
         other = metrics.other_fixation_map(pool, shape, seed=rng, exclude=owner.get((truth.name, i))) \
             if pool and fix is not None else None
         yield i, metrics.frame_metrics(prediction, fix, gt, other, metric_names, seed=rng)
@@ -114,9 +115,20 @@ def frame_ranges(frames: list[int], limit: int = 6) -> str:
 
 
 def video_seed(seed: int, name: str) -> list[int]:
-    """The random stream of one video: the same whatever order videos are scored in (the app's
+    """The random streams of one video: the same whatever order videos are scored in (the app's
     background scoring, the CLI) so that per-video scores can be cached and pooled later."""
     return [seed, zlib.crc32(name.encode())]
+
+
+# Bumped whenever the draws behind a score change: cached scores of another scheme are stale.
+SEEDING = "per-frame-1"
+
+
+def frame_rng(seed: int, name: str, frame: int) -> np.random.Generator:
+    """The random stream of one frame of one video (the shuffled-AUC negatives, AUC-Judd's
+    jitter): a frame's score does not depend on which frames were scored before it, so the
+    app, scoring the frames as they are computed, gives `salfom evaluate`'s numbers."""
+    return np.random.default_rng([*video_seed(seed, name), int(frame)])
 
 
 def score_video(truth: GroundTruth, read: Callable[[int], np.ndarray | None], pool=(), owner=None,
@@ -133,12 +145,12 @@ def score_video_models(truth: GroundTruth, readers: dict[str, Callable[[int], np
                        owner=None, metric_names=metrics.METRICS, seed: int = 0, every: int = 1,
                        strict: bool = False, progress: Callable[[int], None] | None = None,
                        cancel: Callable[[], bool] | None = None) -> dict[str, VideoScores] | None:
-    """Several models on one video, reading its ground truth once per frame. Each model draws
-    from its own random stream, seeded by (seed, video): its scores are those of a run alone.
+    """Several models on one video, reading its ground truth once per frame. Each frame draws
+    from its own random stream, seeded by (seed, video, frame): its scores are those of a run
+    alone, in any order.
     `progress(n)` counts model-frames; None when `cancel()` turned true."""
     names = tuple(metric_names)
     results = {model: VideoScores(truth.name, names) for model in readers}
-    rngs = {model: np.random.default_rng(video_seed(seed, truth.name)) for model in readers}
     pool, owner = list(pool), owner or {}
     for i in range(0, truth.n_frames, every):
         fix, gt = truth.fixations(i), truth.gt_map(i)
@@ -152,7 +164,7 @@ def score_video_models(truth: GroundTruth, readers: dict[str, Callable[[int], np
                                              f"has {reason} (--strict)")
                 results[model].skipped.setdefault(reason, []).append(i)
                 continue
-            rng = rngs[model]
+            rng = frame_rng(seed, truth.name, i)     # each model alone draws the same
             shape = (fix if fix is not None else gt).shape
             other = metrics.other_fixation_map(pool, shape, seed=rng, exclude=owner.get((truth.name, i))) \
                 if pool and fix is not None else None
