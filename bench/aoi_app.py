@@ -85,7 +85,7 @@ def main():
         return
     from aoi import AOIS              # the 4 AOIs that bench/aoi.py times `salfom aoi` with
 
-    from salfom_app.aoi_panel import geometry_key
+    from salfom_app.aoi_jobs import geometry_key
     from salfom_app.main import configure_threads
     from salfom_app.window import MainWindow
 

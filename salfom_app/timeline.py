@@ -109,7 +109,7 @@ class Timeline(QWidget):
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
         self.speed.currentIndexChanged.connect(lambda i: state.set_speed(SPEEDS[i]))
         self.strip = ComputedStrip()
-        self.keyframes = KeyframeTicks()          # the selected AOI's keyframes (aoi_panel.py fills it)
+        self.keyframes = KeyframeTicks()          # the selected AOI's keyframes (aoi_tools.py fills it)
         self.keyframes.jump.connect(state.set_frame)
         self.warning = QLabel()             # a damaged video: only part of it decodes
         self.warning.setStyleSheet("color: #ffb020;")

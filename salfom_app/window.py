@@ -6,6 +6,7 @@ The work lives elsewhere: what is open and the predictions in `session.py` (with
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Slot
@@ -26,7 +27,7 @@ from salfom_core.inference.engine import pick_device
 from salfom_core.io.paths import VIDEO_SUFFIXES
 
 from .curves import MetricCurves
-from .aoi_panel import install_aoi
+from .aoi_tools import install_aoi
 from .dataset_panel import install_dataset_panel
 from .exports import Exporter
 from .gaze_import import choose_and_import_gaze
@@ -43,6 +44,17 @@ from .workers import FrameLoader
 
 __all__ = ["DEMO_VIDEO", "MainWindow"]
 MENUS = ("&File", "&Predict", "&View", "&Train", "&Help")      # menu bar order; add_action creates others
+
+
+def no_checkpoint_banner(shown: Layer | None) -> str:
+    """The no-checkpoint banner, naming what the view shows (not always the centre bias)."""
+    if shown is None:
+        what = "no layer yet"
+    elif shown.kind == "center-bias":
+        what = "the centre-bias baseline"
+    else:
+        what = f"the layer '{html.escape(shown.name)}'"      # the banner is rich text (its link)
+    return NO_CHECKPOINT_BANNER.replace("showing the centre-bias baseline", f"showing {what}")
 
 
 class MainWindow(QMainWindow):
@@ -72,6 +84,10 @@ class MainWindow(QMainWindow):
         self.session.metrics.updated.connect(self.curves.redraw)
         self.layer_panel = LayerPanel(self.state)
         self.layer_panel.cancel_requested.connect(self.session.inference.cancel)
+        self.layer_panel.rename_requested.connect(self.session.rename_layer)
+        # the banner says which layer is shown, so it follows the shown layer and its name
+        self.state.layers_changed.connect(self._update_banner)
+        self.state.view_changed.connect(lambda what: self._update_banner() if "active" in what else None)
         self.exporter = Exporter(self.state, self.view, self)
         self.exporter.message.connect(lambda text: self.statusBar().showMessage(text, 20000))
         self.exporter.error.connect(self.report_error)
@@ -211,6 +227,8 @@ class MainWindow(QMainWindow):
                                     lambda on: self.state.set_view(interpolate=bool(on)))
         self.interpolate_action.setCheckable(True)
         self.interpolate_action.setChecked(self.state.interpolate)
+        self.menu("View").addSeparator()
+        a("View", "Rename layer...", lambda: self.layer_panel.rename_selected())
         a("Train", "New run...", self.new_training_run)
         a("Help", "About", lambda: QMessageBox.about(
             self, "SalFoM Studio", "SalFoM Studio: video saliency prediction with SalFoM (ICPR 2024)."))
@@ -270,7 +288,7 @@ class MainWindow(QMainWindow):
         self.status.setText(f"{'synthetic demo, ' if s.synthetic else ''}device: {device}")
 
     def _update_banner(self):
-        self.layer_panel.set_banner("" if self.session.checkpoint else NO_CHECKPOINT_BANNER)
+        self.layer_panel.set_banner("" if self.session.checkpoint else no_checkpoint_banner(self.state.active))
 
     # ----------------------------------------------------------------- dialogs
 

@@ -435,7 +435,7 @@ def test_figures_for_gaze_and_models_side_by_side_and_sortable(qtbot, window, tm
 
 
 def test_an_edit_recomputes_only_its_aoi_and_never_on_the_gui_thread(qtbot, window, tmp_path, monkeypatch):
-    import salfom_app.aoi_panel as aoi_panel
+    import salfom_app.aoi_jobs as aoi_panel
 
     calls = []
     real = aoi_panel.compute_figures
