@@ -561,7 +561,7 @@ def add_aoi(sub) -> None:
                    help=f"a folder of maps, a SalFoM checkpoint (predicted through the cache) or '{BASELINE}'; repeat")
     p.add_argument("-o", "--output", required=True, help="folder for aoi_observers.csv, aoi_frames.csv, aoi_summary.csv")
     p.add_argument("--plot", help="each AOI's share over time, gaze and models (.png, .svg or .pdf)")
-    p.add_argument("--screen", default="1440x900", help=SCREEN_HELP)
+    add_gaze_options(p)          # --screen among them
     p.add_argument("--device", default="auto", help="for a checkpoint: auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--dtype", default="auto", help="for a checkpoint: auto, bf16, fp16, off")
     p.add_argument("--cache", help="prediction cache folder (default: the user cache)")
@@ -576,7 +576,8 @@ def cmd_aoi(args) -> int:
     try:
         result = aoi_report(args.video, args.aois, args.output, gaze=args.gaze, preds=args.pred, plot=args.plot,
                             screen=parse_size(args.screen, "--screen"), cache=args.cache, device=args.device,
-                            dtype=args.dtype, progress=bars.update, warn=_say)
+                            dtype=args.dtype, progress=bars.update, warn=_say,
+                            gaze_options=gaze_options(args, args.video))
     finally:
         bars.close()
     print(summary_table(result))

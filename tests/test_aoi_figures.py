@@ -306,3 +306,26 @@ def test_cli_checkpoint_is_predicted_through_the_cache(tmp_path, capsys):
     assert [r["share"] for r in from_cache] == [r["share"] for r in from_files] and len(from_cache) == 18
     assert 0 < float(from_cache[0]["share"]) < 1
     assert len([p for p in cache.iterdir() if p.is_dir()]) == 1         # one entry: the maps were not computed again
+
+
+def test_cli_reads_gaze_without_events_through_a_detector(tmp_path, clip, capsys):
+    """A CSV read by a column mapping has no fixation events: `--detect ivt` (the gaze options,
+    as on every command) finds them. Observer a rests at (580, 100), right of "left", for 100 ms,
+    then jumps into it at (100, 100) and rests there: one fixation in "left", starting at 104 ms
+    (I-VT labels a sample by the velocity from the sample before: the first sample after the
+    jump, at 100 ms, belongs to the saccade)."""
+    rows = ["t_ms,gx,gy,who"]
+    for k in range(100):                                     # 250 Hz, 400 ms
+        t = 4 * k
+        x = 580 if k < 25 else 100
+        rows.append(f"{t},{x + (k % 2) * 0.5},{100 + (k % 3) * 0.5},a")
+    gaze = tmp_path / "raw.csv"
+    gaze.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    code = cli.main(["aoi", str(clip), "--aois", str(aoi_file(tmp_path)), "--gaze", str(gaze),
+                     "--columns", "time=t_ms,x=gx,y=gy,observer=who", "--time-unit", "ms", "--coords", "px",
+                     "--detect", "ivt", "-o", str(out), "-q"])
+    assert code == 0, capsys.readouterr().err
+    _, observers = read_csv(out / "aoi_observers.csv")
+    left = next(r for r in observers if (r["aoi"], r["observer"]) == ("left", "a"))
+    assert left["fixations"] == "1" and left["ttff_ms"] == "104"

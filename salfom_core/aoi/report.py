@@ -33,10 +33,11 @@ def aoi_report(video: str | os.PathLike, aois: str | os.PathLike, out: str | os.
                plot: str | os.PathLike | None = None, screen: tuple[int, int] = (1440, 900),
                cache: str | os.PathLike | None = None, device: str = "auto", dtype: str = "auto",
                progress: Callable[[str, int, int], object] | None = None,
-               warn: Callable[[str], None] = lambda _line: None) -> AoiReport:
+               warn: Callable[[str], None] = lambda _line: None, gaze_options=None) -> AoiReport:
     """Compute and write the figures of the AOIs in `aois` on `video`. Every setting and input
     is checked before any map is read; `progress(stage, done, total)` follows the prediction
-    of a checkpoint (stage `predict NAME`) and the figures (stage `figures`)."""
+    of a checkpoint (stage `predict NAME`) and the figures (stage `figures`). `gaze_options` (a
+    GazeOptions) say how to read `gaze`: stimulus, alignment, a fixation detector..."""
     from ..io.gaze import ScreenGeometry, load_gaze_files
     from ..io.video import open_video
 
@@ -59,7 +60,7 @@ def aoi_report(video: str | os.PathLike, aois: str | os.PathLike, out: str | os.
             warn(f"warning: {aois} was drawn on {aoi_set.video}, not {Path(video).name}")
         samples = None
         if gaze:
-            samples = load_gaze_files(gaze, size, n_frames, info.fps, ScreenGeometry(*screen))
+            samples = load_gaze_files(gaze, size, n_frames, info.fps, ScreenGeometry(*screen), options=gaze_options)
             require_events(samples)
             note = samples.dropped_note()
             for line in [*getattr(samples, "warnings", []), *([f"gaze: {note}"] if note else [])]:
