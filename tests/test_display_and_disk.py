@@ -162,3 +162,35 @@ def test_a_job_checks_the_cache_space_first_and_says_which_folder(tmp_path, monk
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith(f"salfom predict: error: {cache}") and "not enough free space" in line
     assert "it needs about 10.2 KB, 1.0 KB free" in line           # 5 frames of 64x32
+
+
+def test_infinite_time_or_frame_is_a_malformed_row_not_a_traceback(tmp_path, capsys):
+    by_frame = tmp_path / "frames.csv"
+    by_frame.write_text("frame,x,y,observer\n0,10,10,a\ninf,20,20,a\n1e400,5,5,a\n1,30,30,a\n")
+    by_time = tmp_path / "times.csv"
+    by_time.write_text("time_s,x,y,observer\n0,10,10,a\n-inf,20,20,a\n0.04,30,30,a\n")
+    for path, skipped in ((by_frame, 2), (by_time, 1)):
+        gaze = load_gaze(path, (64, 48), 5)
+        assert (len(gaze), gaze.skipped) == (2, skipped)
+        assert gaze.frame.tolist() == [0, 1]
+    assert cli.main(["gaze-convert", str(by_frame), "--size", "64x48", "--frames", "5",
+                     "-o", str(tmp_path / "out.csv")]) == 0
+    assert "(2 malformed rows skipped)" in capsys.readouterr().err
+
+
+def test_units_are_guessed_per_file_and_mixed_units_name_the_first_line(tmp_path, capsys):
+    fractions = tmp_path / "fractions.csv"
+    fractions.write_text("# from a tracker\nframe,x,y\n0,0.5,0.5\n1,0.25,0.75\n")
+    gaze = load_gaze(fractions, (64, 48), 5)
+    assert gaze.x.tolist() == [32.0, 16.0] and gaze.y.tolist() == [24.0, 36.0]
+    assert gaze.warnings == [f"{fractions}: every coordinate lies within 0..1: read as fractions of the frame"]
+    pixels = tmp_path / "pixels.csv"            # a pixel file may touch its top-left pixel
+    pixels.write_text("frame,x,y\n0,0.5,0.5\n1,40,30\n2,20,10\n")
+    assert load_gaze(pixels, (64, 48), 5).x.tolist() == [0.5, 40.0, 20.0]
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("# c\nframe,x,y\n0,0.5,0.5\n# later\n1,0.2,0.3\n2,40,30\n")
+    assert cli.main(["gaze-convert", str(mixed), "--size", "64x48", "--frames", "5",
+                     "-o", str(tmp_path / "out.csv")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"salfom gaze-convert: error: {mixed}: mixed units: 2 of 3 samples are fractions of the frame (0..1) "
+        "but line 6 is not (x 40, y 30); give every row in one unit")
