@@ -6,7 +6,8 @@
 For each size, in the same run on the same file: PyAV's plain decode rate (decode and
 convert to RGB, as the engine's reader does, nothing else) against the whole prediction
 pipeline with a null model (returns zeros at once): decode thread, resize, transfer, frame
-pool, window gather, post-processing to 8-bit maps at the video's size, the store. The
+pool, window gather, the store (which keeps the model's maps, post-processed when read, for
+all but the smallest videos; 8-bit maps post-processed at the video's size otherwise). The
 target is `fraction_of_decode` >= 0.8. `old_engine_fps` is the engine before the pipeline
 (decode, preprocess, model, post-process and a store commit, one after another) with the
 same null model, for comparison. With --model a preset (random weights, the device's

@@ -8,14 +8,15 @@ describes, as ViNet and TMFI-Net do). Windows are batched.
 The pipeline keeps the model busy: a producer thread decodes and resizes frames ahead of
 the model (uint8, at the model's input size); each batch sends only its new frames to the
 device (pinned memory on CUDA) into a pool of the frames the pending windows still need,
-where they are normalised once; the windows are gathered from that pool, and the maps are
-resized, blurred and scaled to 8 bits on the device. Memory does not grow with the video's
-length. On the CPU the same pipeline runs with the CPU as the device. Progress is reported
-after every batch, and a cancel request stops within one batch; the store commits about once
-a second and when the run ends or is cancelled, so the frames finished stay in the store
-and a later run computes only the rest. The order of the frames (`target_order`): sequential
-from the playhead (the command line), or coarse to fine (the app: the whole timeline soon has
-maps to interpolate between).
+where they are normalised once; the windows are gathered from that pool. A store that keeps
+the model's own maps (all but the smallest videos: `store.MapForm`) gets them as they are and
+post-processes when read; otherwise the maps are resized, blurred and scaled to 8 bits on the
+device. Memory does not grow with the video's length. On the CPU the same pipeline runs with
+the CPU as the device. Progress is reported after every batch, and a cancel request stops
+within one batch; the store commits about once a second and when the run ends or is
+cancelled, so the frames finished stay in the store and a later run computes only the rest.
+The order of the frames (`target_order`): sequential from the playhead (the command line), or
+coarse to fine (the app: the whole timeline soon has maps to interpolate between).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ import torch.nn.functional as F
 
 from ..io.fingerprint import file_fingerprint
 from ..io.video import VideoSource
-from ..models.preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD
+from ..models.preprocess import BLUR_KERNEL, IMAGENET_MEAN, IMAGENET_STD, postprocess_to_uint8
 from .devices import (
     DeviceOutOfMemory,
     default_batch_size,
@@ -55,9 +56,17 @@ class Predictor(Protocol):
     key: str              # identity for the prediction cache
     window: int           # frames per window
     input_size: int       # model input side (frames are resized to it)
+    # optional: output_size, the (h, w) of the maps `predict` returns (default input_size square):
+    # the prediction cache keeps maps of that size (`model_map_size`)
 
     def predict(self, clips: torch.Tensor) -> np.ndarray:
         """(B, 3, window, S, S) normalized clips -> (B, h, w) float saliency of each last frame."""
+
+
+def model_map_size(predictor: Predictor) -> tuple[int, int]:
+    """(h, w) of the maps the predictor returns: its `output_size`, else its input side."""
+    size = getattr(predictor, "output_size", None)
+    return tuple(size) if size is not None else (predictor.input_size, predictor.input_size)
 
 
 @dataclass(frozen=True)
@@ -134,7 +143,7 @@ def iter_predict(source: VideoSource, predictor: Predictor, store: PredictionSto
     playhead = start_at if callable(start_at) else (lambda: start_at)
     todo = np.ones(len(store.done), bool) if frames is None else np.isin(np.arange(len(store.done)), frames)
     total, done, t0 = int((todo & ~store.done).sum()), 0, time.perf_counter()
-    pipeline = _Pipeline(source, predictor, settings)
+    pipeline = _Pipeline(source, predictor, settings, post_process=not store.keeps_model_maps)
     uncommitted, last_commit = [], _clock()
     try:
         while (todo & ~store.done).any():
@@ -186,10 +195,14 @@ def predict_video(source: VideoSource, predictor: Predictor, store: PredictionSt
 
 
 class _Pipeline:
-    """Frames in, 8-bit maps out, for one video and one predictor (see the module docstring)."""
+    """Frames in, maps out, for one video and one predictor (see the module docstring): 8-bit
+    maps at the video's size, or with `post_process` False the model's own float maps (for a
+    store that keeps those and post-processes when read)."""
 
-    def __init__(self, source: VideoSource, predictor: Predictor, settings: EngineSettings):
+    def __init__(self, source: VideoSource, predictor: Predictor, settings: EngineSettings,
+                 post_process: bool = True):
         self.source, self.predictor, self.settings = source, predictor, settings
+        self.post_process = post_process
         # Predictors that work on tensors of their own device get the device pipeline; others
         # (a plain `predict` returning numpy) get the same pipeline on the CPU.
         on_device = hasattr(predictor, "predict_tensor") and isinstance(getattr(predictor, "device", None),
@@ -202,7 +215,8 @@ class _Pipeline:
         self._post_work: dict = {}        # post-processing buffers, reused
 
     def batches(self, targets: np.ndarray):
-        """Yield ([frames], (B, H, W) uint8 maps) for sorted, close-together `targets`."""
+        """Yield ([frames], maps) for sorted, close-together `targets`: (B, H, W) uint8 maps, or
+        the model's (B, h, w) float32 maps without post-processing."""
         targets = [int(t) for t in targets]
         if not self.needs_frames:
             for k in range(0, len(targets), self.batch_size):
@@ -260,6 +274,8 @@ class _Pipeline:
                 saliency = self.predictor.predict_tensor(clips)
             else:
                 saliency = torch.from_numpy(np.asarray(self.predictor.predict(clips), dtype=np.float32))
+            if not self.post_process:
+                return saliency.float().cpu().numpy()
             with self._copy_threads():
                 return postprocess_batch(saliency, self.size, self.settings.blur, self._post_work)
         except torch.OutOfMemoryError as exc:
@@ -381,37 +397,18 @@ def postprocess_batch(saliency: torch.Tensor, size: tuple[int, int], blur: bool 
                       work: dict | None = None) -> np.ndarray:
     """(B, h, w) maps -> (B, H, W) uint8 at the frame's size: resize, blur, min-max to 0..255.
 
-    On the CPU OpenCV does it (`postprocess_map`, `to_uint8`: fastest there), into float
-    buffers kept in `work` from batch to batch (a fresh 8 MB array per map at 1080p costs
-    more in page faults than the blur); on a GPU the same operations run as tensors there
+    On the CPU OpenCV does it (`postprocess_to_uint8`: fastest there), into float buffers
+    kept in `work` from batch to batch; on a GPU the same operations run as tensors there
     (`postprocess_tensor`) and only 8-bit maps return.
     """
     if saliency.device.type != "cpu":
         return postprocess_tensor(saliency, size, blur).cpu().numpy()
     w, h = size
     work = {} if work is None else work
-    if work.get("size") != (w, h):
-        work.update(size=(w, h), resized=np.empty((h, w), np.float32), blurred=np.empty((h, w), np.float32))
     out = np.empty((saliency.shape[0], h, w), np.uint8)
     for m, row in zip(saliency.float().numpy(), out):
-        x = cv2.resize(np.ascontiguousarray(m), (w, h), dst=work["resized"], interpolation=cv2.INTER_LINEAR)
-        if blur:
-            x = cv2.GaussianBlur(x, (BLUR_KERNEL, BLUR_KERNEL), 0, dst=work["blurred"])
-        _to_uint8_into(x, row)
+        postprocess_to_uint8(m, size, blur, work, out=row)
     return out
-
-
-def _to_uint8_into(saliency: np.ndarray, out: np.ndarray) -> None:
-    """`to_uint8` (the same float32 operations, so the same bytes), in place: one pass for the
-    range, no temporary arrays. `saliency` is overwritten."""
-    lo, hi, _, _ = cv2.minMaxLoc(saliency)
-    if hi <= lo:
-        out[...] = 0
-        return
-    saliency -= lo
-    saliency *= 255.0 / (hi - lo)
-    np.rint(saliency, out=saliency)
-    np.copyto(out, saliency, casting="unsafe")
 
 
 def postprocess_tensor(saliency: torch.Tensor, size: tuple[int, int], blur: bool = True) -> torch.Tensor:

@@ -13,22 +13,26 @@ from typing import Callable
 
 from ..io.export import stale_maps, write_map_folder
 from ..io.video import VideoSource
-from .engine import EngineSettings, Predictor, predict_video
+from .engine import EngineSettings, Predictor, model_map_size, predict_video
 from .interpolate import write_blends
 from .plan import grid
-from .store import PredictionStore
+from .store import MapForm, PredictionStore
 
 
 def open_store(source: VideoSource, video_path: str | Path, predictor: Predictor, settings: EngineSettings,
                cache: str | Path | None = None, warn: Callable[[str], None] | None = None,
                video_key: str | None = None) -> PredictionStore:
     """The cache entry of this video, predictor and settings (`cache`: the folder, default the
-    user cache); `video_key` replaces the video's content key (benchmarks that must not hit)."""
+    user cache); `video_key` replaces the video's content key (benchmarks that must not hit).
+    The entry keeps the model's own maps, post-processed when read, unless 8-bit maps at the
+    video's size take fewer bytes (`MapForm.smaller`)."""
     info = source.info
+    form = MapForm.smaller(info.height, info.width, model_map_size(predictor), settings.blur)
     meta = {"video": str(video_path), "preset": getattr(predictor, "preset", None),
             "dtype": getattr(predictor, "dtype", None)}
     return PredictionStore.open(Path(cache) if cache else None, video_key or source.content_key(), predictor.key,
-                                settings.cache_fields(), len(source), info.height, info.width, meta, warn=warn)
+                                settings.cache_fields(), len(source), info.height, info.width, meta, warn=warn,
+                                form=form)
 
 
 @dataclass
