@@ -2,7 +2,6 @@
 AOI menu and the AOI file opened with each video (`install_aoi`)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
@@ -10,7 +9,6 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QProgressDialog,
     QSplitter,
     QTabWidget,
 )
@@ -185,54 +183,12 @@ class AoiTools(QObject):
         return self._in_background(lambda: write_plot(figures, path, colours), f"AOI plot saved: {path}")
 
     def export_overlay(self, path):
-        """The active layer over the video with every AOI's outline, as File > Export > Overlay
-        video writes it (fixations as the view shows them)."""
-        from salfom_core.io.export import iter_overlay_video
-        from salfom_core.io.video import open_video
-
+        """The active layer over the video with every AOI's outline, through File > Export >
+        Overlay video's exporter (fixations as the view shows them)."""
         from .aoi_layer import draw_outlines
-        from .workers import close_on_abort
 
-        s = self.state
-        if s.video is None:
-            self.window.report_error("Nothing to export", "No video.")
-            return None
-        path = Path(path)
-        if s.video_path is not None and path.resolve() == s.video_path.resolve():
-            self.window.report_error("Export refused", f"{path} is the open video; choose a new file.")
-            return None
         aois = self.editor.aois.copy()
-        layer = s.active
-        read = layer.read if layer is not None and layer.visible else (lambda _i: None)
-        style = (layer.colormap, layer.opacity, layer.threshold) if layer is not None else ("jet", 0.5, 0.0)
-        gaze = s.gaze if s.show_fixations else None
-        video_path = s.video_path
-
-        @thread_worker(start_thread=False, ignore_errors=True)
-        def export():
-            with open_video(video_path) as source:
-                yield from iter_overlay_video(source, read, path, colormap=style[0], opacity=style[1],
-                                              threshold=style[2], gaze=gaze, marker_style=s.marker_style,
-                                              marker_size=s.marker_size,
-                                              decorate=lambda i, image: draw_outlines(image, aois, i + 1))
-
-        worker = close_on_abort(export())
-        dialog = QProgressDialog(f"Writing {path.name}...", "Cancel", 0, s.n_frames, self.window)
-        dialog.setWindowModality(Qt.NonModal)
-        dialog.setMinimumDuration(0)
-        worker.yielded.connect(lambda p: dialog.setValue(p[0]))
-        dialog.canceled.connect(worker.quit)
-        worker.errored.connect(lambda exc: self.window.report_error("Export failed", f"{path}: {exc}"))
-
-        def done():
-            dialog.reset()
-            if path.exists():
-                self.message.emit(f"Export done: {path}")
-
-        worker.finished.connect(done)
-        self._keep(worker)
-        worker.start()
-        return worker
+        return self.window.exporter.overlay(path, decorate=lambda i, image: draw_outlines(image, aois, i + 1))
 
     def _in_background(self, fn, message: str):
         worker = thread_worker(fn, start_thread=False, ignore_errors=True)()
@@ -276,7 +232,7 @@ def install_aoi(window) -> AoiTools:
     dock.setWidget(tools.panel)
     dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
     window.addDockWidget(Qt.RightDockWidgetArea, dock)
-    layers = next((d for d in window.findChildren(QDockWidget) if d.widget() is window.layer_panel), None)
+    layers = getattr(window, "layers_dock", None)
     if layers is not None:
         window.tabifyDockWidget(layers, dock)
         layers.raise_()

@@ -35,13 +35,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from salfom_core.evaluation import metrics
 from salfom_core.evaluation.dataset_scores import CachedPredictions, DatasetScoring
 from salfom_core.evaluation.sources import CenterBiasMaps, PredictionRoot
 from salfom_core.evaluation.truths import dataset_truths
 from salfom_core.io.observers import observer_count
 
+from .state import METRIC_LABELS
+
 FIRST_MODEL_COLUMN = 3        # video, frames, observers, then one column per model
+FOOT_METRICS = tuple(METRIC_LABELS)     # the main window's order (its summary table) in the foot too
+DIGITS = 3                              # the main window's decimals
 
 
 class NumberItem(QTableWidgetItem):
@@ -133,21 +136,24 @@ class DatasetPanel(QWidget):
         self.observers: dict[str, int | None] = {}     # video -> observers, once counted
 
         self.title = QLabel("No dataset open (File > Open dataset...)")
-        self.metric = QComboBox()
-        self.metric.addItems(metrics.METRICS)
-        self.metric.setCurrentText("cc")
-        self.metric.currentTextChanged.connect(lambda _m: self._fill_scores())
+        self.metric = QComboBox()                    # the main window's names and order
+        for key, label in METRIC_LABELS.items():
+            self.metric.addItem(label, key)
+        self.metric.setCurrentIndex(self.metric.findData("cc"))
+        self.metric.currentIndexChanged.connect(lambda _i: self._fill_scores())
         self.table = QTableWidget(0, 2)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSortingEnabled(True)
         self.table.cellDoubleClicked.connect(self._double_clicked)
         self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._update_priority())
-        self.foot = QTableWidget(0, len(metrics.METRICS) + 1)
+        self.table.setMinimumHeight(60)              # the dock, not the table, decides how many rows show
+        self.foot = QTableWidget(0, len(FOOT_METRICS) + 1)
         self.foot.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.foot.setHorizontalHeaderLabels(["frames", *metrics.METRICS])
+        self.foot.setHorizontalHeaderLabels(["frames", *(METRIC_LABELS[m] for m in FOOT_METRICS)])
         self.foot.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.foot.setMaximumHeight(130)
+        self.foot.setMinimumHeight(60)
         self.foot_note = QLabel()
         self.bar = QProgressBar()
         self.cancel_button = QPushButton("Cancel")
@@ -277,6 +283,9 @@ class DatasetPanel(QWidget):
         self.table.clear()
         self.table.setColumnCount(FIRST_MODEL_COLUMN + len(self.models))
         self.table.setHorizontalHeaderLabels(["video", "frames", "observers", *[m.name for m in self.models]])
+        header = self.table.horizontalHeader()       # the names take the room left; numbers their own width
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
         self.table.setRowCount(len(self.truths))
         for row, truth in enumerate(self.truths):
             item = QTableWidgetItem(truth.name)
@@ -312,7 +321,7 @@ class DatasetPanel(QWidget):
     def _fill_scores(self, only: str | None = None) -> None:
         if self.scoring is None:
             return
-        metric = self.metric.currentText()
+        metric = self.metric.currentData()
         sorting = self.table.isSortingEnabled()
         self.table.setSortingEnabled(False)        # rows must not move while they are filled
         for truth in self.truths:
@@ -321,7 +330,7 @@ class DatasetPanel(QWidget):
             row = self._row_of(truth.name)
             for k, model in enumerate(self.models):
                 scores = self.scoring.results.get((truth.name, model.name))
-                item = NumberItem(None if scores is None else scores.mean(metric))
+                item = NumberItem(None if scores is None else scores.mean(metric), DIGITS)
                 if scores is not None and scores.n_skipped:
                     item.setToolTip(scores.describe())
                 self.table.setItem(row, FIRST_MODEL_COLUMN + k, item)
@@ -338,8 +347,8 @@ class DatasetPanel(QWidget):
         for row, result in enumerate(results):
             overall = result.scores.overall()
             self.foot.setItem(row, 0, NumberItem(float(result.scores.frame_count()), 0))
-            for k, name in enumerate(metrics.METRICS):
-                self.foot.setItem(row, 1 + k, NumberItem(overall.get(name) if complete else None, 4))
+            for k, name in enumerate(FOOT_METRICS):
+                self.foot.setItem(row, 1 + k, NumberItem(overall.get(name) if complete else None, DIGITS))
         if complete:
             skipped = {r.name: r.skipped() for r in results if r.skipped()}
             self.foot_note.setText("; ".join(f"{n}: skipped {', '.join(f'{v} {k}' for k, v in s.items())}"
@@ -362,7 +371,7 @@ class DatasetPanel(QWidget):
 
     def worst_frame(self, video: str, model: str) -> int | None:
         scores = self.scoring.results.get((video, model)) if self.scoring else None
-        return None if scores is None else scores.worst_frame(self.metric.currentText())
+        return None if scores is None else scores.worst_frame(self.metric.currentData())
 
     def open_worst(self, video: str, model: str) -> None:
         truth = next(t for t in self.truths if t.name == video)
@@ -422,8 +431,18 @@ def install_dataset_panel(window, cache: str | None = None) -> DatasetPanel:
     dock = QDockWidget("Dataset", window)
     dock.setWidget(panel)
     dock.setObjectName("dataset_dock")
-    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
+    # a tab beside the layers, as tall as the window: it never raises the window's minimum
+    # height (a bottom dock did, to 944 px) and shows every row that fits
+    window.addDockWidget(Qt.RightDockWidgetArea, dock)
+    layers = getattr(window, "layers_dock", None)
+    if layers is not None:
+        window.tabifyDockWidget(layers, dock)
+        layers.raise_()
     dock.hide()                                   # shown when a dataset is opened
+
+    def show_dock():
+        dock.show()
+        dock.raise_()
 
     def choose_dataset():
         folder = QFileDialog.getExistingDirectory(window, "Open dataset (DHF1K / Hollywood-2 / UCF-Sports root)")
@@ -452,7 +471,7 @@ def install_dataset_panel(window, cache: str | None = None) -> DatasetPanel:
             menu.removeAction(action)
             menu.insertAction(first, action)
     panel.open_requested.connect(open_at)
-    panel.opened.connect(dock.show)
+    panel.opened.connect(show_dock)
     panel.about_to_open.connect(follow_checkpoint)
     panel.dock = dock
     window.installEventFilter(_CloseWatcher(panel))

@@ -41,11 +41,13 @@ class Exporter(QObject):
 
     # ----------------------------------------------------------------- overlay video
 
-    def overlay(self, path) -> object | None:
-        """Write the active layer over the video to an MP4 in the background, with progress."""
+    def overlay(self, path, decorate=None) -> object | None:
+        """Write the active layer over the video to an MP4 in the background, with progress; a
+        hidden (or no) layer leaves the frames bare. `decorate(i, image)` draws more on frame i
+        (the AOI outlines)."""
         s = self.state
         layer = s.active
-        if layer is None or s.video is None:
+        if s.video is None or (layer is None and decorate is None):
             self.error.emit("Nothing to export", "No prediction layer.")
             return None
         if self.overlay_job is not None:
@@ -59,9 +61,12 @@ class Exporter(QObject):
         dialog.setWindowModality(Qt.NonModal)
         dialog.setMinimumDuration(0)
         gaze = s.gaze if s.show_fixations else None          # the fixations as the view shows them
-        worker = close_on_abort(export_worker(s.video_path, layer.read, path, layer.colormap, layer.opacity,
-                                              layer.threshold, gaze=gaze, marker_style=s.marker_style,
-                                              marker_size=s.marker_size, _ignore_errors=True))
+        shown = layer is not None and layer.visible
+        read = layer.read if shown else (lambda _i: None)
+        colormap, opacity, threshold = (layer.colormap, layer.opacity, layer.threshold) if shown else ("jet", 0.5, 0.0)
+        worker = close_on_abort(export_worker(s.video_path, read, path, colormap, opacity, threshold, gaze=gaze,
+                                              marker_style=s.marker_style, marker_size=s.marker_size,
+                                              decorate=decorate, _ignore_errors=True))
         worker.yielded.connect(lambda p: dialog.setValue(p[0]))
         dialog.canceled.connect(worker.quit)
         worker.errored.connect(lambda exc: self.error.emit("Export failed", f"{path}: {exc}"))
@@ -109,10 +114,12 @@ class Exporter(QObject):
 
     def plot(self, path):
         metric = self.state.curve_metric
-        series = {l.name: l.metrics[metric].copy() for l in self.state.layers if metric in l.metrics}
+        shown = [l for l in self.state.layers if metric in l.metrics]
+        series = {l.name: l.metrics[metric].copy() for l in shown}
+        colours = {l.name: l.colour for l in shown}           # the app's curve colours
         video = self.state.video_path.name if self.state.video_path else ""
         title = f"{METRIC_LABELS[metric]} per frame - {video}"
-        return self._in_background(lambda: atomic_write_bytes(path, render_plot(series, metric, title)),
+        return self._in_background(lambda: atomic_write_bytes(path, render_plot(series, metric, title, colours)),
                                    f"Plot saved: {path}")
 
     def _in_background(self, fn, message: str):
@@ -128,8 +135,10 @@ class Exporter(QObject):
         return [w for w in [self.overlay_job, *self._background] if w is not None]
 
 
-def render_plot(series: dict[str, np.ndarray], metric: str, title: str) -> bytes:
-    """PNG bytes of the per-frame curves (matplotlib, Agg: safe off the GUI thread)."""
+def render_plot(series: dict[str, np.ndarray], metric: str, title: str,
+                colours: dict[str, tuple[int, int, int]] | None = None) -> bytes:
+    """PNG bytes of the per-frame curves (matplotlib, Agg: safe off the GUI thread), each curve in
+    its layer's colour from `colours` (RGB 0-255) when given: the app's colours."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
@@ -138,7 +147,9 @@ def render_plot(series: dict[str, np.ndarray], metric: str, title: str) -> bytes
     ax = fig.add_subplot()
     for name, values in series.items():
         mean = np.nanmean(values) if np.isfinite(values).any() else math.nan
-        ax.plot(np.arange(1, len(values) + 1), values, label=f"{name} (mean {mean:.3f})")
+        rgb = (colours or {}).get(name)
+        ax.plot(np.arange(1, len(values) + 1), values, label=f"{name} (mean {mean:.3f})",
+                color=None if rgb is None else tuple(c / 255 for c in rgb))
     ax.set_xlabel("frame")
     ax.set_ylabel(METRIC_LABELS[metric])
     ax.set_title(title)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -48,6 +49,7 @@ class LayerPanel(QWidget):
     """The layers with visibility; the active layer's colormap, opacity and threshold; progress."""
 
     cancel_requested = Signal(object)    # Layer
+    rename_requested = Signal(object, str)    # Layer, new name (the window's session applies or refuses it)
 
     def __init__(self, state: ViewerState, parent=None):
         super().__init__(parent)
@@ -56,6 +58,13 @@ class LayerPanel(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #5a4a12; color: #fff3c4; padding: 6px; border-radius: 4px;")
         self.list = QListWidget()
+        # double-click (or F2) a layer to rename it; its context menu has "Rename..." too
+        self.list.setEditTriggers(QListWidget.DoubleClicked | QListWidget.EditKeyPressed)
+        self.list.setToolTip("Tick to show; double-click to rename")
+        self.rename_action = QAction("Rename layer...", self)
+        self.rename_action.triggered.connect(self.rename_selected)
+        self.list.addAction(self.rename_action)
+        self.list.setContextMenuPolicy(Qt.ActionsContextMenu)
         self.list.itemChanged.connect(self._item_changed)
         self.list.currentRowChanged.connect(self._row_changed)
         self.ground_truth = QCheckBox("Ground-truth map")
@@ -64,11 +73,11 @@ class LayerPanel(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(QLabel("Layers (tick to show)"))
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.ground_truth)          # near the top: visible when the dock is short
         layout.addWidget(self._layer_settings())
         layout.addLayout(self._job_controls())
         layout.addWidget(self.eta)
         layout.addWidget(self._marker_settings())
-        layout.addWidget(self.ground_truth)
         self._show_markers()
         self._observed: list[Layer] = []
         state.layers_changed.connect(self.refresh)
@@ -131,7 +140,7 @@ class LayerPanel(QWidget):
         self.marker_opacity.setRange(10, 100)
         self.marker_opacity.valueChanged.connect(lambda v: state.set_view(marker_opacity=v / 100))
         self.observers = QListWidget()
-        self.observers.setMaximumHeight(110)
+        self.observers.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.observers.itemChanged.connect(self._observer_toggled)
         markers = QGroupBox("Fixations")
         form = QFormLayout(markers)
@@ -156,9 +165,9 @@ class LayerPanel(QWidget):
         self.list.clear()
         for layer in self.state.layers:
             item = QListWidgetItem(layer.name)
-            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsEditable)
             item.setCheckState(Qt.Checked if layer.visible else Qt.Unchecked)
-            item.setToolTip(layer.source or layer.kind)
+            item.setToolTip(f"{layer.source or layer.kind}\n(double-click to rename)")
             self.list.addItem(item)
         if self.state.active in self.state.layers:
             self.list.setCurrentRow(self.state.layers.index(self.state.active))
@@ -204,8 +213,24 @@ class LayerPanel(QWidget):
 
     def _item_changed(self, item: QListWidgetItem) -> None:
         row = self.list.row(item)
-        if 0 <= row < len(self.state.layers):
-            self.state.layers[row].set(visible=item.checkState() == Qt.Checked)
+        if not 0 <= row < len(self.state.layers):
+            return
+        layer = self.state.layers[row]
+        if item.text() != layer.name:                 # edited in place
+            self.rename_requested.emit(layer, item.text())
+            QTimer.singleShot(0, self.refresh)        # a refused name goes back (after the editor closed)
+            return
+        layer.set(visible=item.checkState() == Qt.Checked)
+
+    def rename_selected(self) -> None:
+        """Layer > Rename...: asks for the selected layer's new name."""
+        layer = self._selected()
+        if layer is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename layer", "Name (used in the table, curves and exports):",
+                                        text=layer.name)
+        if ok:
+            self.rename_requested.emit(layer, name)
 
     def _row_changed(self, row: int) -> None:
         if 0 <= row < len(self.state.layers):
@@ -266,6 +291,14 @@ class LayerPanel(QWidget):
             self.observers.addItem(item)
         self.observers.blockSignals(False)
         self.observers.setVisible(bool(names))
+        self._fit_observers()
+
+    def _fit_observers(self) -> None:
+        """The legend as tall as its rows (12 observers: 12 rows, no scrolling; the panel scrolls
+        when the dock is short), never an empty band."""
+        rows = max(1, self.observers.count())
+        row = self.observers.sizeHintForRow(0) if self.observers.count() else 18
+        self.observers.setFixedHeight(rows * max(row, 1) + 2 * self.observers.frameWidth())
 
     def _truth_changed(self) -> None:
         self._fill_observers()

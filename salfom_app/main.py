@@ -1,5 +1,5 @@
 """`salfom-app [VIDEO] [--gaze FILE] [--checkpoint CKPT] [--maps DIR] [--frame N] [--view single|split]
-[--compare LAYER] [--dataset ROOT] [--screenshot PATH]`: a state can be reproduced from the command line
+[--compare LAYER] [--dataset ROOT] [--screenshot PATH] [--size WxH]`: a state can be reproduced from the command line
 and shared."""
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def parse_args(argv=None):
                         "(e.g. 'Centre bias', a maps folder's name)")
     parser.add_argument("--screenshot", metavar="PATH",
                         help="wait until the visible layers and metrics are computed, save the window to PATH, exit")
+    parser.add_argument("--size", type=window_size, default=None, metavar="WxH",
+                        help="window size in pixels, e.g. 1366x768 (--screenshot: default 1280x860, "
+                        "never the size the window had last time)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds --screenshot waits at most")
     parser.add_argument("--cache", help="prediction cache folder (default: the user cache)")
     parser.add_argument("--dataset", metavar="ROOT", help="open the dataset panel on a DHF1K / Hollywood-2 / "
@@ -31,6 +34,20 @@ def parse_args(argv=None):
     parser.add_argument("--maps-root", action="append", default=[],
                         help="predictions root (one maps folder per video) to compare in the dataset panel")
     return parser.parse_args(argv)
+
+
+SCREENSHOT_SIZE = (1280, 860)
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """'1366x768' -> (1366, 768); anything else is argparse's one-line error."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1280x860") from None
+    if not (200 <= width <= 16384 and 200 <= height <= 16384):
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be 200 to 16384 pixels")
+    return width, height
 
 
 def main(argv=None) -> int:
@@ -43,6 +60,18 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SalFoM Studio")
     window = MainWindow(cache_dir=args.cache)
+    if args.screenshot:
+        # reproducible: the size asked for (or the default), not the one saved by the last session,
+        # and this run saves none for the next
+        window.remember_geometry = False
+        wanted = args.size or SCREENSHOT_SIZE
+        window.resize(*wanted)
+        if (window.width(), window.height()) != tuple(wanted):
+            print(f"salfom-app: --size {wanted[0]}x{wanted[1]} is smaller than the window can be; "
+                  f"using {window.width()}x{window.height()}", file=sys.stderr)
+    elif args.size:
+        window.resize(*args.size)
+        window.fit_to_screen()
     window.show()
     if args.checkpoint:
         window.load_checkpoint(args.checkpoint)
@@ -55,6 +84,8 @@ def main(argv=None) -> int:
             return 2
         if not args.video:
             window.show()
+            if args.screenshot:
+                return screenshot_dataset(app, window, Path(args.screenshot), args.timeout)
             return app.exec()
     video = args.video or DEMO_VIDEO
     # a missing or unreadable video is an error in the window, which stays open and usable
@@ -64,7 +95,7 @@ def main(argv=None) -> int:
             window.add_map_folder(folder)
         apply_view_arguments(window, args)
     if args.screenshot:
-        code = screenshot(app, window, Path(args.screenshot), args.timeout)
+        code = screenshot(app, window, Path(args.screenshot), args.timeout, frame_given=args.frame is not None)
         if not opened:
             print(f"salfom-app: {window.errors[0]}", file=sys.stderr)
             return 2
@@ -102,31 +133,89 @@ def configure_threads() -> None:
     sys.setswitchinterval(0.001)
 
 
-def screenshot(app, window, path: Path, timeout_s: float) -> int:
-    """Process events until nothing computes and the frame is painted, then grab the window."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        app.processEvents()
-        if not window.busy() and (window.view.bundle is not None or window.state.video is None):
-            break
-        time.sleep(0.02)
-    else:
+def screenshot(app, window, path: Path, timeout_s: float, frame_given: bool = False) -> int:
+    """Show the frame asked for (else one from the middle, with context on the curves), process
+    events until what it shows is final, then grab the window and close it.
+
+    Final: the shown frame's exact map of every visible SalFoM layer (the model computes around
+    the playhead first; the rest of a long video is not waited for), the other layers (centre
+    bias, map folders: quick) and their metrics complete, and the frame painted."""
+    state = window.state
+    if state.video is not None and not frame_given:
+        window.seek(state.n_frames // 2)
+    if not wait_until(app, lambda: screenshot_ready(window), time.monotonic() + timeout_s):
         print(f"salfom-app: still computing after {timeout_s:.0f} s; saving the window as it is", file=sys.stderr)
-    if window.state.frame == 0:
-        window.seek(window.state.n_frames // 2)       # a frame from the middle, with context on the curves
-    settle = time.monotonic() + 2
-    while time.monotonic() < settle and window.state.video is not None and (
-            window.view.bundle is None or window.view.bundle.index != window.state.frame):
-        app.processEvents()
-        time.sleep(0.01)
     window.curves.redraw()
     app.processEvents()
+    return save_window(window, path, describe_shot(window))
+
+
+def screenshot_ready(window) -> bool:
+    s = window.state
+    if s.video is None:
+        return True
+    frame, visible = s.frame, [l for l in s.layers if l.visible]
+    slow = [l for l in visible if l.kind == "salfom" and l.running]
+    if any(not layer.done[frame] for layer in slow):
+        return False
+    if any(l.running for l in visible if l not in slow):
+        return False
+    if not slow and window.session.metrics.busy:          # quick layers: their curves complete
+        return False
+    bundle = window.view.bundle
+    if bundle is None or bundle.index != frame:
+        return False
+    from .interpolated import EXACT
+    # the exact map painted, not a blend shown while the model was still on its way to the frame
+    return all(bundle.shown.get(l.name) == EXACT for l in visible if l.done[frame])
+
+
+def describe_shot(window) -> str:
+    """What the picture holds: the frame painted and how much of each layer was computed."""
+    s = window.state
+    if s.video is None:
+        return "no video"
+    from .interpolated import EXACT
+
+    bundle = window.view.bundle
+    shown = bundle.index + 1 if bundle is not None else 0
+
+    def painted(layer) -> str:
+        kind = bundle.shown.get(layer.name) if bundle is not None else None
+        return "exact map shown" if kind == EXACT else "blend shown" if kind else "no map shown"
+
+    layers = "; ".join(f"{l.name}: {int(l.done.sum())} of {l.n_frames} frames computed, {painted(l)}"
+                       for l in s.layers)
+    return f"frame {shown} of {s.n_frames}" + (f"; {layers}" if layers else "")
+
+
+def screenshot_dataset(app, window, path: Path, timeout_s: float) -> int:
+    """`--dataset ROOT --screenshot`: wait for the panel's scores (every video), grab, exit."""
+    panel = window.dataset_panel
+    if not wait_until(app, lambda: not panel.busy(), time.monotonic() + timeout_s):
+        print(f"salfom-app: the dataset is still being scored after {timeout_s:.0f} s; saving the window as it is",
+              file=sys.stderr)
+    app.processEvents()
+    scored = panel.bar.value(), panel.bar.maximum()
+    return save_window(window, path, f"dataset {panel.root.name}: {scored[0]} of {scored[1]} videos scored")
+
+
+def wait_until(app, ready, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if ready():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def save_window(window, path: Path, what: str) -> int:
     ok = window.grab().save(str(path))
     window.close()
     if not ok:
         print(f"salfom-app: could not write {path}", file=sys.stderr)
         return 1
-    print(f"saved {path}")
+    print(f"saved {path} ({what})")
     return 0
 
 

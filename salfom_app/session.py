@@ -26,7 +26,7 @@ from salfom_core.io.video import open_video
 from .gaze_import import gaze_error_message, is_annotation_folder, remembered_options
 from .jobs import InferenceJobs, MetricsJobs, is_checkpoint_error, is_partial_checkpoint
 from .metrics_cache import folder_maps_key, metrics_root
-from .state import Layer, ViewerState
+from .state import Layer, LayerNameError, ViewerState
 from .weights_dialog import installed_checkpoint
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
@@ -62,6 +62,7 @@ class Session(QObject):
         self._checking = None                # a checkpoint being loaded while no video is open
         self.gaze_path: str | None = None    # the open video's gaze (Train > New run can train on it)
         state.layers_changed.connect(self._observe_layers)
+        state.layer_renamed.connect(self._layer_renamed)
         self._restore_view()
         state.view_changed.connect(self._save_view)
 
@@ -154,12 +155,49 @@ class Session(QObject):
                 m = cv2.resize(m, size, interpolation=cv2.INTER_LINEAR)
             return m
 
-        layer = Layer(Path(path).name, "folder", s.n_frames, read, source=str(path),
+        layer = Layer(self._folder_layer_name(Path(path)), "folder", s.n_frames, read, source=str(path),
                       maps_key=folder_maps_key(folder.files.values(), size))
         layer.done[[i for i in folder.files if i < s.n_frames]] = True
         self._prepare_layer(layer)
-        s.add_layer(layer)
+        self._add_and_show(layer)
         return layer
+
+    def _folder_layer_name(self, path: Path) -> str:
+        """The folder's name; the same folder added again replaces its layer, another folder of
+        the same name (`mA/maps`, `mB/maps`) gets its own, named with its parent."""
+        same = next((l for l in self.state.layers if l.kind == "folder"
+                     and Path(l.source).resolve() == path.resolve()), None)
+        if same is not None:
+            return same.name
+        return self.state.distinct_name(path.name, path)
+
+    def _add_and_show(self, layer: Layer) -> None:
+        before = self.state.active
+        self.state.add_layer(layer)
+        self._show_new(layer, before)
+
+    def _show_new(self, layer: Layer, before: Layer | None = None) -> None:
+        """A layer the user just added is the one shown; the one shown before goes beside it."""
+        s = self.state
+        if before is None and s.active is not layer:
+            before = s.active
+        if before is not None and before in s.layers and before is not layer:
+            s.set_active(layer, compare=before)
+        else:
+            s.set_active(layer)
+
+    def rename_layer(self, layer: Layer, name: str) -> bool:
+        """Rename a layer (the layer panel); a name that cannot be taken is said, not applied."""
+        try:
+            self.state.rename_layer(layer, name)
+        except LayerNameError as exc:
+            self.error.emit("Cannot rename layer", f"{layer.name}: {exc}")
+            return False
+        return True
+
+    def _layer_renamed(self, layer: Layer, old: str) -> None:
+        if old in self.inference.workers:          # its job keeps running under the new name
+            self.inference.workers[layer.name] = self.inference.workers.pop(old)
 
     def open_any(self, path) -> None:
         """Drop, recent file or command line: one decision of what a path is (salfom_core.io.paths)."""
@@ -188,8 +226,8 @@ class Session(QObject):
 
     def run_center_bias(self) -> None:
         if self.state.video is not None:
-            self.inference.start("Centre bias", "center-bias", CenterBiasPredictor, "built-in baseline",
-                                 EngineSettings(batch_size=64))
+            self._show_new(self.inference.start("Centre bias", "center-bias", CenterBiasPredictor,
+                                                "built-in baseline", EngineSettings(batch_size=64)))
 
     def run_salfom(self, checkpoint: str | None = None, allow_partial: bool = False) -> None:
         checkpoint = str(checkpoint or self.checkpoint or "")
@@ -202,8 +240,8 @@ class Session(QObject):
         name = f"SalFoM ({Path(checkpoint).stem})"
         # the model loads in the worker thread: a 1.6 GB checkpoint never blocks the GUI
         predictor = partial(cached_salfom_predictor, checkpoint, device, allow_partial=allow_partial)
-        self.inference.start(name, "salfom", predictor, checkpoint,
-                             EngineSettings(batch_size=4 if device.startswith("cuda") else 1))
+        self._show_new(self.inference.start(name, "salfom", predictor, checkpoint,
+                                            EngineSettings(batch_size=4 if device.startswith("cuda") else 1)))
 
     def load_checkpoint(self, path, allow_partial: bool = False) -> None:
         """Predict with this checkpoint from now on; the next session gets it only once a model

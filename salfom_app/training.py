@@ -18,7 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QProcess, QTimer, Signal
+from PySide6.QtCore import QProcess, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -81,6 +81,7 @@ class NewRunDialog(QDialog):
         self.source.addItems([FOLDER_SOURCE, *self.gaze_sources])
         self.source_note = QLabel()
         self.source_note.setWordWrap(True)
+        self.source_note.setTextFormat(Qt.PlainText)       # "<output>/data" is text, not a tag
         self.data_root = QLineEdit()
         self.layout_box = QComboBox()
         self.layout_box.addItems(LAYOUTS)
@@ -101,7 +102,6 @@ class NewRunDialog(QDialog):
         self.device.addItems(["auto", "cuda", "cpu"] if cuda else ["cpu", "auto"])
         form = QFormLayout()
         form.addRow("Train on", self.source)
-        form.addRow("", self.source_note)
         self.data_row = _path_row(self.data_root, True, self)
         form.addRow("Dataset root", self.data_row)
         form.addRow("Layout", self.layout_box)
@@ -112,13 +112,20 @@ class NewRunDialog(QDialog):
         form.addRow("Output folder", _path_row(self.output, True, self))
         form.addRow("Device", self.device)
         self.error = QLabel()
+        self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #ff7070")
+        # paths are long: the fields are wide enough for the default output path in full
+        for edit in (self.output, self.umt, self.data_root):
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(self.output.text()) + 24)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.button(QDialogButtonBox.Ok).setText("Start")
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        # the explanation spans the dialog, outside the form: a wrapped label in a form row gets
+        # the height of one line and cut ("...the training data (DHF1K")
+        layout.addWidget(self.source_note)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.source.currentTextChanged.connect(self._source_changed)

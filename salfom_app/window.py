@@ -9,15 +9,17 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QMargins, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -46,6 +48,20 @@ __all__ = ["DEMO_VIDEO", "MainWindow"]
 MENUS = ("&File", "&Predict", "&View", "&Train", "&Help")      # menu bar order; add_action creates others
 
 
+DEFAULT_SIZE = (1280, 860)          # the first window (and `--screenshot`'s default), fitted to the screen
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless vertical scroll area that follows its width."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
+
+
 def no_checkpoint_banner(shown: Layer | None) -> str:
     """The no-checkpoint banner, naming what the view shows (not always the centre bias)."""
     if shown is None:
@@ -63,6 +79,7 @@ class MainWindow(QMainWindow):
         self.state = ViewerState()
         self.settings = settings or QSettings("SalFoM", "SalFoM Studio")
         self.errors: list[str] = []          # every error shown to the user (tests read it)
+        self.remember_geometry = True        # --screenshot: the next session does not take its size
         self.training_runs: list[TrainingRun] = []
         self.partial_question: QMessageBox | None = None
         self.loader = FrameLoader()
@@ -103,7 +120,8 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 860)
+            self.resize(*DEFAULT_SIZE)
+        self.fit_to_screen()
         self._update_title()
         # the dataset dock and its File menu items (issue 11): one hook, the panel is self-contained
         self.dataset_panel = install_dataset_panel(self, str(Path(cache_dir) / "scores") if cache_dir else None)
@@ -168,11 +186,30 @@ class MainWindow(QMainWindow):
         center.setStretchFactor(1, 2)
         self.setCentralWidget(center)
         dock = QDockWidget("Layers", self)
-        dock.setWidget(self.layer_panel)
+        # in a scroll area: the panel's many controls never raise the window's minimum height
+        # (a 1366x768 laptop), they scroll when the dock is short
+        dock.setWidget(scrolling(self.layer_panel))
+        dock.setObjectName("layers_dock")
+        self.layers_dock = dock                  # the AOI and dataset panels are tabs beside it
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.RightDockWidgetArea, dock)
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
+
+    def fit_to_screen(self) -> None:
+        """At most the available geometry of the screen the window is on (a saved size from a
+        bigger monitor, or the default on a laptop), and inside it."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        self.winId()                    # the native window exists: its frame (title bar, borders) is known
+        frame = self.windowHandle().frameMargins() if self.windowHandle() is not None else QMargins()
+        width = min(self.width(), room.width() - frame.left() - frame.right())
+        height = min(self.height(), room.height() - frame.top() - frame.bottom())
+        self.resize(max(width, 1), max(height, 1))
+        if not room.contains(self.geometry().marginsAdded(frame)):
+            self.move(room.topLeft())
 
     def menu(self, title: str) -> QMenu:
         """The menu bar's menu of that title ("&Help" or "Help"), created in MENUS order."""
@@ -362,7 +399,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event):
         self.state.set_playing(False)
         self.view.detach()
-        self.settings.setValue("geometry", self.saveGeometry())
+        if self.remember_geometry:
+            self.settings.setValue("geometry", self.saveGeometry())
         workers = self.session.shutdown() + self.exporter.workers() + self.aoi.shutdown()
         for worker in workers:
             worker.quit()

@@ -37,6 +37,7 @@ def make_window(qtbot, tmp_path):
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     w = MainWindow(cache_dir=str(tmp_path / "cache"), settings=settings)
+    w.resize(1280, 860)           # the offscreen screen is 800x800: the tests' size, not one fitted to it
     qtbot.addWidget(w)
     w.show()
     return w
