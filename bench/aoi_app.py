@@ -33,6 +33,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from common import wait_for
+
 CLIP = ROOT.parent / "shared" / "data" / "dhf1k_0002"
 TARGET_MS = 300
 
@@ -44,12 +46,7 @@ def emit(**figure) -> None:
 
 
 def wait(app, condition, timeout_s=300):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        app.processEvents()
-        if time.monotonic() > deadline:
-            raise TimeoutError
-        time.sleep(0.0005)
+    wait_for(app, condition, timeout_s)
 
 
 def pump(app, seconds: float) -> None:

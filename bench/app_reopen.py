@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from common import wait_for
+
 
 def clip() -> tuple[Path, str]:
     real = ROOT.parent / "shared" / "data" / "dhf1k_0002" / "0002.avi"
@@ -31,13 +33,8 @@ def clip() -> tuple[Path, str]:
     return DEMO_VIDEO, "demo (synthetic, 150 frames)"
 
 
-def wait(app, condition, timeout_s=1800) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        app.processEvents()
-        if time.monotonic() > deadline:
-            raise TimeoutError
-        time.sleep(0.001)
+def wait(app, condition, timeout_s=1800):
+    wait_for(app, condition, timeout_s, poll_s=0.001)
 
 
 def open_until_curves(app, tmp: Path, video: Path) -> float:

@@ -29,6 +29,8 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from common import wait_for
+
 
 def test_video(tmp: Path) -> tuple[Path, str]:
     real = ROOT.parent / "shared" / "data" / "dhf1k_0002" / "0002.avi"
@@ -39,12 +41,7 @@ def test_video(tmp: Path) -> tuple[Path, str]:
 
 
 def wait(app, condition, timeout_s=600):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        app.processEvents()
-        if time.monotonic() > deadline:
-            raise TimeoutError
-        time.sleep(0.0005)
+    wait_for(app, condition, timeout_s)
 
 
 def painted(window, frame: int, layer_name: str | None = None) -> bool:

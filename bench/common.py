@@ -116,3 +116,13 @@ def profile(fn, device: torch.device, trace_path: Path, steps: int = 2, rows: in
             shutil.copyfileobj(src, dst)
     sort_by = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
     return prof.key_averages().table(sort_by=sort_by, row_limit=rows)
+
+
+def wait_for(app, condition, timeout_s: float = 600, poll_s: float = 0.0005) -> None:
+    """Process Qt events until `condition()` holds; TimeoutError after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        app.processEvents()
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        time.sleep(poll_s)

@@ -277,19 +277,19 @@ class AoiEditor:
         return self._redo[-1].label if self._redo else ""
 
     def undo(self) -> bool:
-        if not self._undo:
-            return False
-        edit = self._undo.pop()
-        self._redo.append(edit)
-        self.aois.restore(edit.before)
-        self._after_edit(edit.after, edit.before, edit.selected_before)
-        return True
+        return self._replay(self._undo, self._redo, backwards=True)
 
     def redo(self) -> bool:
-        if not self._redo:
+        return self._replay(self._redo, self._undo, backwards=False)
+
+    def _replay(self, source: list, target: list, backwards: bool) -> bool:
+        """Move the last edit of `source` to `target` and put the AOIs as it left them (undo:
+        as they were before it)."""
+        if not source:
             return False
-        edit = self._redo.pop()
-        self._undo.append(edit)
-        self.aois.restore(edit.after)
-        self._after_edit(edit.before, edit.after, edit.selected_after)
+        edit = source.pop()
+        target.append(edit)
+        old, new = (edit.after, edit.before) if backwards else (edit.before, edit.after)
+        self.aois.restore(new)
+        self._after_edit(old, new, edit.selected_before if backwards else edit.selected_after)
         return True

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import codecs
 import os
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -46,6 +46,23 @@ def read_head(path: str | os.PathLike, n_bytes: int = 1 << 16) -> str:
     return head[skip:].decode(encoding, errors="replace")
 
 
+
+def open_text_file(path: Path):
+    """The file opened for reading bytes; a GazeError naming it when it cannot be."""
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise GazeError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def sniff_text(path: Path, head: bytes, export_as: str) -> tuple[str, int]:
+    """(encoding, BOM length) of a text export from its first bytes; a GazeError for a binary file."""
+    encoding, skip = sniff_encoding(head)
+    if encoding == "utf-8" and b"\x00" in head[:4096]:
+        raise GazeError(f"{path}: not a text file (binary bytes at the start): export the data as text ({export_as})")
+    return encoding, skip
+
+
 class Lines:
     """The lines of a text file, block by block (`for block in Lines(path)`: lists of str).
 
@@ -59,16 +76,9 @@ class Lines:
         self.complete, self.count, self.last, self.encoding = True, 0, "", "utf-8"
 
     def __iter__(self) -> Iterator[list[str]]:
-        try:
-            fh = open(self.path, "rb")
-        except OSError as exc:
-            raise GazeError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
-        with fh:
+        with open_text_file(self.path) as fh:
             head = fh.read(self.block_bytes)
-            encoding, skip = sniff_encoding(head)
-            if encoding == "utf-8" and b"\x00" in head[:4096]:
-                raise GazeError(f"{self.path}: not a text file (binary bytes at the start): "
-                                "export the data as text (TSV, CSV or ASC)")
+            encoding, skip = sniff_text(self.path, head, "TSV, CSV or ASC")
             if encoding == "utf-8" and self.fallback and not _is_utf8(head):
                 encoding = self.fallback
             self.encoding = encoding
@@ -259,16 +269,9 @@ class ByteTable:
 
     def _raw_blocks(self) -> Iterator[bytes]:
         self._in_last_block = False
-        try:
-            fh = open(self.path, "rb")
-        except OSError as exc:
-            raise GazeError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
-        with fh:
+        with open_text_file(self.path) as fh:
             data = fh.read(self.block_bytes)
-            encoding, skip = sniff_encoding(data)
-            if encoding == "utf-8" and b"\x00" in data[:4096]:
-                raise GazeError(f"{self.path}: not a text file (binary bytes at the start): "
-                                "export the data as text (TSV)")
+            encoding, skip = sniff_text(self.path, data, "TSV")
             data = data[skip:]
             decoder = codecs.getincrementaldecoder(encoding)()
             rest = b""
