@@ -122,8 +122,8 @@ class ViewerState:
     __slots__ = ("video", "video_path", "synthetic", "frame", "playing", "speed", "layers", "active", "compare",
                  "gaze", "truth", "truth_source", "show_fixations", "show_ground_truth", "view_mode",
                  "curve_metric", "marker_style", "marker_size", "marker_opacity", "hidden_observers",
-                 "interpolate", "layer_renamed", "video_changed", "frame_changed", "layers_changed", "truth_changed", "view_changed",
-                 "playing_changed", "speed_changed")
+                 "interpolate", "layer_renamed", "video_changed", "frame_changed", "layers_changed", "truth_changed",
+                 "view_changed", "playing_changed", "speed_changed")
 
     def __init__(self):
         self.video = None                 # salfom_core.io.video.VideoSource (the GUI thread's reader)
