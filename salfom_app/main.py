@@ -13,7 +13,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="salfom-app", description="SalFoM Studio: the video saliency viewer. "
                                      "With no VIDEO it opens the bundled (synthetic) demo clip.")
     parser.add_argument("video", nargs="?", help="video file or frame folder")
-    parser.add_argument("--gaze", help="gaze: any tracker's export (Tobii, EyeLink, Pupil Labs, Gazepoint, SMI, a gaze CSV; file or folder), read with the settings File > Import gaze... remembered for it, or an annotation folder")
+    parser.add_argument("--gaze", help="gaze: any tracker's export (Tobii, EyeLink, Pupil Labs, Gazepoint, SMI, a "
+                        "gaze CSV; file or folder), read with the settings File > Import gaze... remembered for it, "
+                        "or an annotation folder")
     parser.add_argument("--checkpoint", help="SalFoM checkpoint to predict with")
     parser.add_argument("--maps", action="append", default=[], help="a folder of maps from another model (repeatable)")
     parser.add_argument("--frame", type=int, help="open at this frame (1-based, as the timeline shows it)")
