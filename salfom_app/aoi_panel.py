@@ -61,7 +61,32 @@ class AoiPanel(QWidget):
         self.editor = editor
         self.overlay = overlay
         self._filling = False
-        # drawing tools
+        self.message = QLabel()           # the last problem (a refused edit, a file that cannot be read)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #ffb020;")
+        self.message.setVisible(False)
+        aois_box = QGroupBox("Areas of interest")
+        column = QVBoxLayout(aois_box)
+        column.addLayout(self._drawing_tools())
+        column.addWidget(self._aoi_list())
+        column.addLayout(self._aoi_buttons())
+        column.addLayout(self._tracking_row())
+        column.addWidget(self.track_note)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addWidget(aois_box)
+        layout.addWidget(self._figures_box(), 1)
+        editor.changed.connect(lambda _names: self._fill_list())
+        editor.selection_changed.connect(self._selection_changed)
+        editor.history_changed.connect(self._history_changed)
+        editor.problem.connect(self.show_problem)
+        overlay.tool_changed.connect(self._tool_changed)
+        state.frame_changed.connect(lambda _f: self._update_buttons())
+        self._fill_list()
+        self._history_changed()
+
+    def _drawing_tools(self):
+        """Rectangle, ellipse and polygon tools; undo and redo."""
         self.tools: dict[str, QToolButton] = {}
         tools = QHBoxLayout()
         tools.addWidget(QLabel("Draw"))
@@ -69,43 +94,57 @@ class AoiPanel(QWidget):
             button = QToolButton()
             button.setText(text)
             button.setCheckable(True)
-            button.clicked.connect(lambda on, tool=tool: overlay.set_tool(tool if on else None))
+            button.clicked.connect(lambda on, tool=tool: self.overlay.set_tool(tool if on else None))
             self.tools[tool] = button
             tools.addWidget(button)
         tools.addStretch(1)
         self.undo_button = QToolButton()
         self.undo_button.setText("Undo")
-        self.undo_button.clicked.connect(editor.undo)
+        self.undo_button.clicked.connect(self.editor.undo)
         self.redo_button = QToolButton()
         self.redo_button.setText("Redo")
-        self.redo_button.clicked.connect(editor.redo)
+        self.redo_button.clicked.connect(self.editor.redo)
         tools.addWidget(self.undo_button)
         tools.addWidget(self.redo_button)
-        # the list
+        return tools
+
+    def _aoi_list(self):
+        """The AOIs, renamed in place (double-click or F2)."""
         self.list = QListWidget()
         self.list.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed)
         self.list.currentItemChanged.connect(self._current_changed)
         self.list.itemChanged.connect(self._item_renamed)
         self.list.setMaximumHeight(130)
+        return self.list
+
+    def _aoi_buttons(self):
+        """Colour, delete, hide/show from here, keyframe jumps and removal."""
         self.colour_button = QPushButton("Colour...")
         self.colour_button.clicked.connect(self._choose_colour)
         self.delete_button = QPushButton("Delete")
-        self.delete_button.clicked.connect(lambda: self._on_selected(editor.delete))
+        self.delete_button.clicked.connect(lambda: self._on_selected(self.editor.delete))
         self.hide_button = QPushButton("Hide from here")
-        self.hide_button.clicked.connect(lambda: self._on_selected(lambda n: editor.hide_from(n, state.frame)))
+        self.hide_button.clicked.connect(self._at_playhead(self.editor.hide_from))
         self.show_button = QPushButton("Show from here")
-        self.show_button.clicked.connect(lambda: self._on_selected(lambda n: editor.show_from(n, state.frame)))
+        self.show_button.clicked.connect(self._at_playhead(self.editor.show_from))
         self.previous_key = QPushButton("\u25c0 Keyframe")
         self.previous_key.clicked.connect(lambda: self.jump_keyframe(-1))
         self.next_key = QPushButton("Keyframe \u25b6")
         self.next_key.clicked.connect(lambda: self.jump_keyframe(+1))
         self.remove_key = QPushButton("Remove keyframe")
-        self.remove_key.clicked.connect(lambda: self._on_selected(lambda n: editor.remove_keyframe(n, state.frame)))
+        self.remove_key.clicked.connect(self._at_playhead(self.editor.remove_keyframe))
         buttons = QGridLayout()
         for k, button in enumerate((self.colour_button, self.delete_button, self.hide_button, self.show_button,
                                     self.previous_key, self.next_key, self.remove_key)):
             buttons.addWidget(button, k // 3, k % 3)
-        # tracking
+        return buttons
+
+    def _at_playhead(self, edit):
+        """A slot applying `edit(name, frame)` to the selected AOI at the playhead's frame."""
+        return lambda: self._on_selected(lambda name: edit(name, self.state.frame))
+
+    def _tracking_row(self):
+        """Track forward, its minimum score, progress and cancel (the note goes below the row)."""
         self.track_button = QPushButton("Track forward")
         self.track_button.setToolTip("Follow the selected AOI's content from this frame on (template matching); "
                                      "stops where the match falls under the minimum score")
@@ -128,7 +167,10 @@ class AoiPanel(QWidget):
         track_row.addWidget(self.min_score)
         track_row.addWidget(self.track_progress, 1)
         track_row.addWidget(self.track_stop)
-        # figures
+        return track_row
+
+    def _figures_box(self):
+        """The summary table (sortable), its note and the exports."""
         self.table = QTableWidget(0, len(SUMMARY_COLUMNS))
         self.table.setHorizontalHeaderLabels([label for _key, label in SUMMARY_COLUMNS])
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -140,38 +182,17 @@ class AoiPanel(QWidget):
         self.figures_note = QLabel()
         self.figures_note.setWordWrap(True)
         exports = QHBoxLayout()
-        for what, text in (("csv", "Export CSVs..."), ("plot", "Export plot..."), ("overlay", "Export overlay video...")):
+        choices = (("csv", "Export CSVs..."), ("plot", "Export plot..."), ("overlay", "Export overlay video..."))
+        for what, text in choices:
             button = QPushButton(text)
             button.clicked.connect(lambda _=False, what=what: self.export_requested.emit(what))
             exports.addWidget(button)
-        self.message = QLabel()           # the last problem (a refused edit, a file that cannot be read)
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #ffb020;")
-        self.message.setVisible(False)
-        aois_box = QGroupBox("Areas of interest")
-        column = QVBoxLayout(aois_box)
-        column.addLayout(tools)
-        column.addWidget(self.list)
-        column.addLayout(buttons)
-        column.addLayout(track_row)
-        column.addWidget(self.track_note)
         figures_box = QGroupBox("Figures (AOI_SPEC.md)")
         figures = QVBoxLayout(figures_box)
         figures.addWidget(self.table, 1)
         figures.addWidget(self.figures_note)
         figures.addLayout(exports)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.message)
-        layout.addWidget(aois_box)
-        layout.addWidget(figures_box, 1)
-        editor.changed.connect(lambda _names: self._fill_list())
-        editor.selection_changed.connect(self._selection_changed)
-        editor.history_changed.connect(self._history_changed)
-        editor.problem.connect(self.show_problem)
-        overlay.tool_changed.connect(self._tool_changed)
-        state.frame_changed.connect(lambda _f: self._update_buttons())
-        self._fill_list()
-        self._history_changed()
+        return figures_box
 
     # ----------------------------------------------------------------- the list
 
