@@ -217,6 +217,7 @@ class VideoView(QWidget):
         self.requested = 0        # how many frames were asked of the loader (re-reads show up here)
         self._observed: list[Layer] = []
         self._closed = False
+        self._last_recheck = None    # the stale reading last read again (frame, what it showed, maps done)
         self.graphics.scene().sigMouseMoved.connect(self._hovered)
         loader.ready.connect(self._ready)
         state.frame_changed.connect(lambda _f: self.request())
@@ -281,6 +282,22 @@ class VideoView(QWidget):
     def _ready(self, bundle) -> None:
         if bundle.index == self.state.frame or self.state.playing:
             self.show_bundle(bundle)
+            self._recheck(bundle)
+
+    def _recheck(self, bundle) -> None:
+        """Read the frame again when a layer's map arrived while this bundle was being read: that
+        layer's progress signal came before the bundle was shown and will not come again (the
+        frame stayed a blend, or empty, for good). Not twice for the same reading of the same frame:
+        a map that stays unreadable must not make the loader spin."""
+        if self.state.playing:
+            return
+        visible = [l for l in self.state.layers if l.visible]
+        if any(stale(bundle.shown.get(l.name), l.done, bundle.index, self.state.interpolate) for l in visible):
+            reading = (bundle.index, tuple(repr(bundle.shown.get(l.name)) for l in visible),
+                       tuple(int(l.done.sum()) for l in visible))
+            if reading != self._last_recheck:
+                self._last_recheck = reading
+                self.request()
 
     def _hovered(self, scene_pos) -> None:
         """The values of the shown maps (both panes' layers) and any fixation under the cursor."""

@@ -140,3 +140,28 @@ def test_blend_is_painted_first_then_replaced_by_the_exact_map(qtbot, window):
         assert strip_pixel(window.timeline.strip, 8, n) == EXACT_ARGB
     finally:
         gate.set()
+
+
+def test_a_blend_read_before_the_last_map_arrived_is_read_again(qtbot, tmp_path):
+    """The race that left `--screenshot` waiting for ever (2 runs in 6): the loader read frame 75
+    as a blend, the layer's last progress signal came before that bundle was shown, and nothing
+    asked for the frame again. A bundle that is stale when it arrives is read again at once."""
+    from dataclasses import replace
+
+    from qt_helpers import make_window
+    from salfom_app.interpolated import EXACT
+    from salfom_app.window import DEMO_VIDEO
+
+    window = make_window(qtbot, tmp_path)
+    assert window.open_video(DEMO_VIDEO)
+    layer = window.state.layer("Centre bias")
+    window.seek(75)
+    qtbot.waitUntil(lambda: not layer.running and window.view.bundle is not None
+                    and window.view.bundle.index == 75 and window.view.bundle.shown.get(layer.name) == EXACT,
+                    timeout=30000)
+    for late in ((72, 76), None):              # a blend, or no map: as the loader read them earlier
+        before = window.view.requested
+        old = window.view.bundle
+        window.view._ready(replace(old, shown={**old.shown, layer.name: late}))
+        assert window.view.requested == before + 1
+        qtbot.waitUntil(lambda: window.view.bundle.shown.get(layer.name) == EXACT, timeout=10000)
