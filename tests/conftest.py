@@ -24,6 +24,32 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def real_annotated_clips() -> dict[str, Path]:
+    """The real clips in benchmark layouts (DHF1K 0601, UCF Diving-Side-001), by video name."""
+    return {"0601": shared_path("data", "dhf1k_0601_first20"),
+            "Diving-Side-001": shared_path("data", "ucf_sports_diving_side_001")}
+
+
+@pytest.fixture()
+def real_dataset(tmp_path):
+    """A DHF1K-layout dataset of the two real annotated clips (links): <tmp>/data/val/<video>."""
+    root = tmp_path / "data"
+    (root / "val").mkdir(parents=True)
+    for name, folder in real_annotated_clips().items():
+        os.symlink(folder, root / "val" / name)
+    return root
+
+
+@pytest.fixture()
+def window(qtbot, tmp_path):
+    """The app's shown main window with its own settings and cache (tests/qt_helpers.py)."""
+    from qt_helpers import make_window
+
+    w = make_window(qtbot, tmp_path)
+    yield w
+    w.close()
+
+
 @pytest.fixture(scope="session")
 def golden_weights(tmp_path_factory):
     """The official-named weights of the reference's fill rule: a path to them on disk.

@@ -52,13 +52,6 @@ def make_clip(path: Path, square: bool = True) -> Path:
     return path
 
 
-@pytest.fixture()
-def window(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
-    yield w
-    w.close()
-
-
 def open_clip(qtbot, window, path: Path) -> None:
     assert window.open_video(path)
     qtbot.waitUntil(lambda: window.view.bundle is not None, timeout=10000)

@@ -12,19 +12,12 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from qt_helpers import drag_slider, make_window
+from qt_helpers import drag_slider
 from salfom_app.window import DEMO_VIDEO, MainWindow
 from salfom_core.io.ground_truth import density_map
 from salfom_core.io.synthetic import object_track, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture()
-def window(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
-    yield w
-    w.close()
 
 
 def wait_idle(qtbot, w, timeout=60000):

@@ -4,10 +4,8 @@ blends off, the strip shades blended frames lighter, the summary says how many a
 import threading
 
 import numpy as np
-import pytest
 from PySide6.QtGui import QImage
 
-from qt_helpers import make_window
 from salfom_app.interpolated import (
     EXACT,
     EXACT_ARGB,
@@ -61,13 +59,6 @@ class GatedPredictor:
         if self.calls > 1:
             self.gate.wait(30)
         return clips[:, :, -1].mean(dim=1).numpy()
-
-
-@pytest.fixture()
-def window(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
-    yield w
-    w.close()
 
 
 def grab(widget) -> np.ndarray:

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from conftest import real_annotated_clips
 from PySide6.QtCore import Qt
 
 from qt_helpers import make_window
@@ -16,8 +16,7 @@ from salfom_core import cli
 @pytest.fixture()
 def dataset(tmp_path):
     """DHF1K layout of the two real annotated clips (links), and a predictions root of their GT maps."""
-    clips = {"0601": shared_path("data", "dhf1k_0601_first20"),
-             "Diving-Side-001": shared_path("data", "ucf_sports_diving_side_001")}
+    clips = real_annotated_clips()
     root, pred = tmp_path / "data", tmp_path / "gt_maps"
     (root / "val").mkdir(parents=True)
     pred.mkdir()

@@ -14,7 +14,6 @@ from PySide6.QtTest import QTest
 
 from conftest import shared_path
 from helpers import level, make_video
-from qt_helpers import make_window
 from salfom_app.gaze_import import POINT_RADIUS, import_gaze
 from salfom_core.io.gaze import load_gaze
 from salfom_core.io.gaze.options import GazeOptions
@@ -66,13 +65,6 @@ def tobii_tsv(path: Path) -> Path:
             row(start + 1_000_000, who, Event="VideoStimulusEnd", **{"Event value": media})
     path.write_text("\t".join(TOBII_COLUMNS) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
-
-
-@pytest.fixture()
-def window(qtbot, tmp_path):
-    w = make_window(qtbot, tmp_path)
-    yield w
-    w.close()
 
 
 @pytest.fixture()

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 HERE = Path(__file__).resolve().parent
 SCREEN = (1366, 768)
@@ -31,22 +30,8 @@ def run_on_laptop_screen(tmp_path, *args) -> dict:
     return json.loads(out.read_text())
 
 
-@pytest.fixture()
-def dataset(tmp_path):
-    """A DHF1K-layout dataset of the two real annotated clips (links)."""
-    from conftest import shared_path
-
-    clips = {"0601": shared_path("data", "dhf1k_0601_first20"),
-             "Diving-Side-001": shared_path("data", "ucf_sports_diving_side_001")}
-    root = tmp_path / "data"
-    (root / "val").mkdir(parents=True)
-    for name, folder in clips.items():
-        os.symlink(folder, root / "val" / name)
-    return root
-
-
-def test_the_window_fits_a_1366x768_screen_and_shows_every_named_control(tmp_path, dataset):
-    report = run_on_laptop_screen(tmp_path, str(dataset))
+def test_the_window_fits_a_1366x768_screen_and_shows_every_named_control(tmp_path, real_dataset):
+    report = run_on_laptop_screen(tmp_path, str(real_dataset))
     room = report["available"]
     assert room == [0, 0, *SCREEN]
     x, y, width, height = report["frame"]

@@ -78,24 +78,10 @@ def test_a_bad_size_is_one_line_naming_it(tmp_path, size):
     assert "--size: " in done.stderr and repr(size) in done.stderr
 
 
-@pytest.fixture()
-def dataset(tmp_path):
-    """A DHF1K-layout dataset of the two real annotated clips (links)."""
-    from conftest import shared_path
-
-    clips = {"0601": shared_path("data", "dhf1k_0601_first20"),
-             "Diving-Side-001": shared_path("data", "ucf_sports_diving_side_001")}
-    root = tmp_path / "data"
-    (root / "val").mkdir(parents=True)
-    for name, folder in clips.items():
-        os.symlink(folder, root / "val" / name)
-    return root
-
-
 @pytest.mark.slow
-def test_dataset_screenshot_waits_for_the_scores_and_exits(tmp_path, dataset):
+def test_dataset_screenshot_waits_for_the_scores_and_exits(tmp_path, real_dataset):
     shot = tmp_path / "dataset.png"
-    done = run_app(tmp_path, "--dataset", str(dataset), "--screenshot", str(shot))
+    done = run_app(tmp_path, "--dataset", str(real_dataset), "--screenshot", str(shot))
     assert done.returncode == 0, done.stderr[-2000:]           # it used to wait forever in app.exec()
     assert "dataset data: 2 of 2 videos scored" in done.stdout and shape(shot) == (1280, 860)
 
