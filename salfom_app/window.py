@@ -1,7 +1,8 @@
 """The main window: layout, menus, shortcuts, dialogs, settings and shutdown.
 
 The work lives elsewhere: what is open and the predictions in `session.py` (with the jobs of
-`jobs.py`), exports in `exports.py`, playback in `playback.py`; the widgets observe the
+`jobs.py`), the menu bar's entries in `menus.py`, exports in `exports.py`, playback in
+`playback.py`; the widgets observe the
 `ViewerState`. Other parts of the app add their entries with `add_action("Help", ...)`.
 """
 from __future__ import annotations
@@ -14,7 +15,6 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -26,15 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from salfom_core.inference.engine import pick_device
-from salfom_core.io.paths import VIDEO_SUFFIXES
 
-from .curves import MetricCurves
 from .aoi_tools import install_aoi
+from .curves import MetricCurves
 from .dataset_panel import install_dataset_panel
 from .exports import Exporter
-from .gaze_import import choose_and_import_gaze
 from .jobs import wait_for
 from .layer_panel import LayerPanel
+from .menus import MENUS, build_menus, fill_recent
 from .playback import Playback
 from .session import DEMO_VIDEO, Session
 from .state import Layer, ViewerState
@@ -45,7 +44,6 @@ from .weights_dialog import NO_CHECKPOINT_BANNER, attach_weights_dialog
 from .workers import FrameLoader
 
 __all__ = ["DEMO_VIDEO", "MainWindow"]
-MENUS = ("&File", "&Predict", "&View", "&Train", "&Help")      # menu bar order; add_action creates others
 
 
 DEFAULT_SIZE = (1280, 860)          # the first window (and `--screenshot`'s default), fitted to the screen
@@ -91,7 +89,7 @@ class MainWindow(QMainWindow):
         self.session.opened.connect(self._video_opened)
         self.session.checkpoint_changed.connect(self._update_banner)
         self.session.partial_checkpoint.connect(self._confirm_partial)
-        self.session.recent_changed.connect(self._fill_recent)
+        self.session.recent_changed.connect(lambda: fill_recent(self))
         # frames found undecodable while a model read the whole video
         self.session.inference.integrity.connect(lambda w: self._show_integrity(w) if w else None)
         self.view = VideoView(self.state, self.loader)
@@ -111,7 +109,7 @@ class MainWindow(QMainWindow):
         self.playback = Playback(self.state, self)
         self._menus: dict[str, QMenu] = {}
         self._build_layout()
-        self._build_menus()
+        build_menus(self)
         attach_weights_dialog(self)              # Help > Get the SalFoM weights... and the banner's link
         self._build_shortcuts()
         self.setAcceptDrops(True)
@@ -227,49 +225,6 @@ class MainWindow(QMainWindow):
         (self.menu(menu) if isinstance(menu, str) else menu).addAction(action)
         return action
 
-    def _build_menus(self):
-        for title in MENUS:
-            self.menu(title)
-        a, s, ex = self.add_action, self.session, self.exporter
-        a("File", "Open video or frame folder...", self._choose_video, QKeySequence.Open)
-        # gaze: shown (format, participants, alignment, a preview) before it is imported (gaze_import.py)
-        a("File", "Import gaze...", lambda: choose_and_import_gaze(self))
-        a("File", "Import gaze folder (EyeLink, Pupil, SMI) or annotation folder...",
-          lambda: choose_and_import_gaze(self, folder=True))
-        a("File", "Add maps folder as a layer...",
-          lambda: self._choose_folder("Folder of saliency maps (0001.png ...)", s.add_map_folder))
-        a("File", "Load checkpoint...", lambda: self._choose_file("Load SalFoM checkpoint", "Checkpoints (*.pth *.pt)",
-                                                                  s.load_checkpoint))
-        self.recent_menu = self.menu("File").addMenu("Open recent")
-        self._fill_recent()
-        self.menu("File").addSeparator()
-        export = self.menu("File").addMenu("Export")
-        a(export, "Overlay video (MP4)...", lambda: self._choose_export(
-            "overlay", f"{self._stem()}_{self.state.active.kind if self.state.active else 'map'}_overlay.mp4",
-            "MP4 (*.mp4)", ex.overlay))
-        a(export, "Current frame (PNG)...", lambda: self._choose_export(
-            "frame", f"frame_{self.state.frame + 1:04d}.png", "PNG (*.png)", ex.frame))
-        a(export, "Per-frame metrics (CSV)...", lambda: self._choose_export("metrics", "metrics.csv", "CSV (*.csv)",
-                                                                            ex.metrics_csv))
-        a(export, "Metric plot (PNG)...", lambda: self._choose_export("plot", "metrics.png", "PNG (*.png)", ex.plot))
-        self.menu("File").addSeparator()
-        a("File", "Quit", self.close, QKeySequence.Quit)
-        a("Predict", "Centre-bias baseline", s.run_center_bias)
-        a("Predict", "SalFoM (loaded checkpoint)", lambda: s.run_salfom())
-        a("Predict", "Cancel all predictions", lambda: s.inference.cancel_all())
-        a("View", "Single view", lambda: self.set_view_mode("single"))
-        a("View", "Side by side (compare two layers)", lambda: self.set_view_mode("split"))
-        self.menu("View").addSeparator()
-        self.interpolate_action = a("View", "Interpolate between computed frames",
-                                    lambda on: self.state.set_view(interpolate=bool(on)))
-        self.interpolate_action.setCheckable(True)
-        self.interpolate_action.setChecked(self.state.interpolate)
-        self.menu("View").addSeparator()
-        a("View", "Rename layer...", lambda: self.layer_panel.rename_selected())
-        a("Train", "New run...", self.new_training_run)
-        a("Help", "About", lambda: QMessageBox.about(
-            self, "SalFoM Studio", "SalFoM Studio: video saliency prediction with SalFoM (ICPR 2024)."))
-
     def _build_shortcuts(self):
         s = self.state
         keys = {Qt.Key_Space: lambda: s.set_playing(not s.playing),
@@ -326,36 +281,6 @@ class MainWindow(QMainWindow):
 
     def _update_banner(self):
         self.layer_panel.set_banner("" if self.session.checkpoint else no_checkpoint_banner(self.state.active))
-
-    # ----------------------------------------------------------------- dialogs
-
-    def _choose_video(self):
-        self._choose_file("Open video", "Videos (*" + " *".join(VIDEO_SUFFIXES) + ")", self.session.open_any)
-
-    def _choose_file(self, title: str, filters: str, then) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, title, "", f"{filters};;All files (*)")
-        if path:
-            then(path)
-
-    def _choose_folder(self, title: str, then) -> None:
-        path = QFileDialog.getExistingDirectory(self, title)
-        if path:
-            then(path)
-
-    def _stem(self) -> str:
-        return self.state.video_path.stem if self.state.video_path else "salfom"
-
-    def _choose_export(self, what: str, name: str, filters: str, then) -> None:
-        default = self.exporter.default_folder() / name
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {what}", str(default), filters)
-        if path:
-            then(path)
-
-    def _fill_recent(self):
-        self.recent_menu.clear()
-        for p in self.settings.value("recent") or []:
-            action = self.recent_menu.addAction(p)
-            action.triggered.connect(lambda _=False, p=p: self.session.open_any(p))
 
     def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():
