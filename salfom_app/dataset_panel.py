@@ -132,6 +132,7 @@ class DatasetPanel(QWidget):
         self.models: list = [CenterBiasMaps()]
         self.scoring: DatasetScoring | None = None
         self.worker: ScoringThread | None = None
+        self._scoring = False             # a scoring run whose end is not handled yet
         self.errors: list[str] = []
         self.observers: dict[str, int | None] = {}     # video -> observers, once counted
 
@@ -236,7 +237,8 @@ class DatasetPanel(QWidget):
         self.worker.scored.connect(self._video_scored)
         self.worker.progress.connect(self._progress)
         self.worker.failed.connect(self._error)
-        self.worker.finished.connect(self._scoring_done)
+        self.worker.finished.connect(lambda worker=self.worker: self._scoring_done(worker))
+        self._scoring = True
         self._update_priority()
         self.cancel_button.setEnabled(True)
         self.worker.start()
@@ -249,7 +251,9 @@ class DatasetPanel(QWidget):
         self.cancel_button.setEnabled(False)
 
     def busy(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
+        """Until the scoring's end is handled here: the thread stops before its last results,
+        queued to this thread, are in the table."""
+        return self._scoring
 
     def _progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, total)
@@ -271,10 +275,13 @@ class DatasetPanel(QWidget):
     def _video_scored(self, name: str) -> None:
         self._fill_scores(only=name)
 
-    def _scoring_done(self) -> None:
+    def _scoring_done(self, worker) -> None:
+        if worker is not self.worker:        # a cancelled run ending after its replacement started
+            return
         self.cancel_button.setEnabled(False)
         self._fill_scores()
         self._fill_foot()
+        self._scoring = False
 
     # ----------------------------------------------------------------- table
 
