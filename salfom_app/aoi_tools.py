@@ -61,7 +61,7 @@ class AoiTools(QObject):
         s = self.state
         self.tracker.cancel()
         self.panel.tracking(False, "")
-        if not self.editor.open_for_video(s.video_path, s.n_frames, s.fps):
+        if not self.editor.open_for_video(s.video_path, s.n_frames, s.clock):
             self.window.report_error("Cannot read the AOI file", self.editor.blocked)
 
     # ----------------------------------------------------------------- showing

@@ -171,7 +171,7 @@ class GazeImportModel:
     """The dialog's state without Qt: the inspection, the settings the user edits, and the
     `GazeOptions` they make (the other option fields pass through from the remembered ones)."""
 
-    def __init__(self, path, inspection: GazeInspection, video_name: str, size: tuple[int, int], n_frames: int, fps: float,
+    def __init__(self, path, inspection: GazeInspection, video_name: str, size: tuple[int, int], n_frames: int, fps,
                  remembered: GazeOptions | None = None):
         self.path = Path(path)
         self.inspection = inspection
@@ -623,7 +623,7 @@ class GazeImporter(QObject):
         info = state.video.info
         # the frame count the session reads other gaze with, so an import equals a drop of the file
         model = GazeImportModel(self._path, inspection, state.video_path.name, (info.width, info.height),
-                                info.frame_count, info.fps, self._remembered)
+                                info.frame_count, state.clock, self._remembered)
         dialog = GazeImportDialog(model, state.video.read, state.frame, w)
         dialog.imported.connect(self._imported)
         dialog.setAttribute(Qt.WA_DeleteOnClose)

@@ -105,13 +105,13 @@ class Session(QObject):
         try:
             if is_annotation_folder(path):
                 ann = find_annotations(path)
-                gaze = read_annotation_folder(path, (info.width, info.height), info.fps) if ann.fixation_files else None
+                gaze = read_annotation_folder(path, (info.width, info.height), s.clock) if ann.fixation_files else None
                 truth = AnnotationTruth(s.video_path.stem, ann)
             else:
                 options = options or remembered_options(self.settings, path) or GazeOptions()
                 # the stimulus named like the open video (a Tobii file holds every media shown)
                 options = dataclasses.replace(options, video_name=s.video_path.name)
-                gaze = load_gaze(path, (info.width, info.height), info.frame_count, info.fps, options=options)
+                gaze = load_gaze(path, (info.width, info.height), info.frame_count, s.clock, options=options)
                 truth = GazeTruth(s.video_path.stem, gaze)
         except Exception as exc:
             self.error.emit("Cannot read gaze", gaze_error_message(path, exc))

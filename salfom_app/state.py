@@ -15,6 +15,7 @@ import numpy as np
 
 from salfom_core.errors import SalfomError
 from salfom_core.evaluation.truths import GroundTruth
+from salfom_core.io.frame_clock import FrameClock
 from salfom_core.io.overlay import MARKER_STYLES
 
 METRIC_LABELS = {"cc": "CC", "nss": "NSS", "sim": "SIM", "auc_judd": "AUC-Judd", "auc_shuffled": "sAUC",
@@ -166,6 +167,11 @@ class ViewerState:
     def fps(self) -> float:
         return self.video.info.fps if self.video is not None else 30.0
 
+    @property
+    def clock(self) -> FrameClock:
+        """When each frame is on screen (a variable-frame-rate video's timestamps), for gaze by time."""
+        return self.video.clock if self.video is not None else FrameClock(30.0)
+
     def set_video(self, video, path: Path, synthetic: bool = False) -> None:
         if self.video is not None:
             self.video.close()
@@ -203,7 +209,7 @@ class ViewerState:
             self.speed_changed.emit(self.speed)
 
     def time_s(self, frame: int | None = None) -> float:
-        return (self.frame if frame is None else frame) / self.fps
+        return float(self.clock.start_of(self.frame if frame is None else frame))
 
     # ----------------------------------------------------------------- layers
 

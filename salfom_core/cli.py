@@ -269,7 +269,7 @@ def _overlay_gaze(gaze: str | None, source, options=None):
     from .io.gaze import load_gaze
 
     info = source.info
-    samples = load_gaze(gaze, (info.width, info.height), len(source), info.fps, options=options)
+    samples = load_gaze(gaze, (info.width, info.height), len(source), source.clock, options=options)
     _say_gaze(samples)
     return samples
 
@@ -389,7 +389,7 @@ def cmd_gaze_convert(args) -> int:
         raise ConfigError(f"--frames {args.frames}: the video's frame count must be at least 1")
     if args.video:
         with open_video(args.video) as source:
-            size, n_frames, fps = (source.info.width, source.info.height), len(source), source.info.fps
+            size, n_frames, fps = (source.info.width, source.info.height), len(source), source.clock
             _warn_integrity(source)
     elif args.size and args.frames is not None:
         size, n_frames, fps = parse_size(args.size, "--size"), args.frames, args.fps

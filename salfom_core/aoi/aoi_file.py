@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..io.frame_clock import as_clock
 from .keyframes import AOI, PALETTE, AoiError, AoiSet, Keyframe, as_vertices
 
 VERSION = 1
@@ -143,7 +144,8 @@ def _key(data: dict, name: str):
 def _from_tobii(path: Path, data: dict, fps: float, n_frames: int | None) -> AoiSet:
     """Tobii Pro Lab's AOI export: `Aois[].KeyFrames[]` with `IsActive`, `Seconds` and
     `Vertices[{X, Y}]` in media pixels. A keyframe at s seconds goes to frame
-    floor(s * fps) + 1; its vertices become a polygon (AOI_SPEC.md)."""
+    floor(s * fps) + 1 (`fps` may be a FrameClock: the frame on screen at s, by the timestamps of
+    a variable-frame-rate video); its vertices become a polygon (AOI_SPEC.md)."""
     items = _key(data, "Aois")
     if not isinstance(items, list):
         raise AoiError(f"{path}: a Tobii AOI export whose 'Aois' is not a list")
@@ -170,7 +172,7 @@ def _aoi_from_tobii(item, index: int, fps: float, n_frames: int | None) -> AOI:
         is_time = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
         if not is_time or not math.isfinite(seconds) or seconds < 0:
             raise AoiError(f"keyframe {k!r}: 'Seconds' is not a time in seconds")
-        frame = math.floor(seconds * fps) + 1
+        frame = int(as_clock(fps).frame_at(seconds)) + 1
         points = _key(k, "Vertices")
         if not isinstance(points, list) or not all(isinstance(p, dict) for p in points):
             raise AoiError(f"keyframe at {seconds} s: 'Vertices' is not a list of {{X, Y}}")

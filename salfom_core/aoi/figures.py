@@ -228,11 +228,12 @@ class ObserverFigures:
 
 def observer_figures(geometry: AoiGeometry, gaze: GazeData) -> list[ObserverFigures]:
     """Each observer's fixations on the AOI (AOI_SPEC.md): a fixation belongs to the frame it
-    starts in, floor(fps * t0) + 1, and hits when its position is inside the AOI there."""
+    starts in, floor(fps * t0) + 1 (by the frames' timestamps on a variable-frame-rate video), and
+    hits when its position is inside the AOI there."""
     events = require_events(gaze)
-    fps, n = gaze.fps, geometry.n_frames
-    onset_ms = (geometry.onset - 1) / fps * 1000 if geometry.onset else None
-    frame = np.floor(fps * events.start_s).astype(np.int64) + 1
+    clock, n = gaze.clock, geometry.n_frames
+    onset_ms = float(clock.start_of(geometry.onset - 1)) * 1000 if geometry.onset else None
+    frame = clock.frame_at(events.start_s) + 1
     inside_video = (frame >= 1) & (frame <= n)           # fixations starting outside the video: left out
     hits = np.zeros(len(frame), dtype=bool)
     for f in np.unique(frame[inside_video]):             # every event of a frame tested at once

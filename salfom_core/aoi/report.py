@@ -53,14 +53,14 @@ def aoi_report(video: str | os.PathLike, aois: str | os.PathLike, out: str | os.
         if source.integrity_warning:
             warn(f"warning: {source.integrity_warning}")
         size = (info.width, info.height)
-        aoi_set = read_aois(aois, n_frames=n_frames, fps=info.fps)
+        aoi_set = read_aois(aois, n_frames=n_frames, fps=source.clock)
         if not len(aoi_set):
             raise ConfigError(f"{aois}: the file holds no AOIs")
         if aoi_set.video and aoi_set.video != Path(video).name:
             warn(f"warning: {aois} was drawn on {aoi_set.video}, not {Path(video).name}")
         samples = None
         if gaze:
-            samples = load_gaze_files(gaze, size, n_frames, info.fps, ScreenGeometry(*screen), options=gaze_options)
+            samples = load_gaze_files(gaze, size, n_frames, source.clock, ScreenGeometry(*screen), options=gaze_options)
             require_events(samples)
             note = samples.dropped_note()
             for line in [*getattr(samples, "warnings", []), *([f"gaze: {note}"] if note else [])]:

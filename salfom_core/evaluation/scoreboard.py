@@ -97,11 +97,11 @@ def _truths(data, layout, split, gaze, video, grid, warn, gaze_options=None):
         if not video:
             raise ConfigError("--gaze needs --video (for the frame count and size)")
         with open_video(video) as source:
-            info, n_frames = source.info, len(source)
+            info, n_frames, clock = source.info, len(source), source.clock
             if source.integrity_warning:      # a damaged video: say so, with the frames it has
                 warn(f"warning: {source.integrity_warning}")
         options = dataclasses.replace(gaze_options or GazeOptions(), video_name=Path(video).name)
-        samples = load_gaze(gaze, (info.width, info.height), n_frames, info.fps, options=options)
+        samples = load_gaze(gaze, (info.width, info.height), n_frames, clock, options=options)
         for line in samples.warnings:
             warn(f"warning: {line}")
         note = samples.dropped_note()

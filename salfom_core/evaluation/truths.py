@@ -108,9 +108,9 @@ def gaze_truths(folder: Path) -> list[GazeTruth]:
         if gaze_path is None:
             continue
         with open_video(video) as source:
-            info, n_frames = source.info, len(source)
+            info, n_frames, clock = source.info, len(source), source.clock
         # the video's name picks its stimulus in a multi-stimulus export (Tobii, Gazepoint)
-        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, info.fps,
+        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, clock,
                          options=GazeOptions(video_name=video.name))
         truths.append(GazeTruth(video.stem, gaze, video_path=str(video)))
     return truths

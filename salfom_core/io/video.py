@@ -18,6 +18,7 @@ import numpy as np
 
 from .files import IMAGE_SUFFIXES, list_images
 from .fingerprint import file_fingerprint, frame_files_fingerprint
+from .frame_clock import FrameClock
 
 
 class VideoError(ValueError):
@@ -70,6 +71,11 @@ class VideoSource:
 
     def close(self) -> None:
         pass
+
+    @property
+    def clock(self) -> FrameClock:
+        """When each frame is on screen, for gaze given by time (frames of a folder: constant)."""
+        return FrameClock(self.info.fps)
 
     def content_key(self) -> str:
         raise NotImplementedError
@@ -171,10 +177,23 @@ class VideoFile(VideoSource):
         self.info = VideoInfo(str(path), len(self._pts), float(rate) if rate else 30.0, *self._upright.size,
                               ctx.name, self._upright.rotation, self._upright.coded_size, self._stream.index)
         self.declared_frames = self._declared_frames()
+        self._clock = self._frame_clock()
         self._frames: Iterator | None = None    # decoded frames, presentation order
         self._next: int | None = None           # index `_advance` returns next
         self._pending = None                    # a decoded frame not yet returned
         self._previous = None                   # decoded frame of index _next - 1, stands in for lost ones
+
+    @property
+    def clock(self) -> FrameClock:
+        return self._clock
+
+    def _frame_clock(self) -> FrameClock:
+        """The frames' presentation timestamps when they are uneven (variable frame rate, dropped
+        frames); the nominal rate when they are even or not to be trusted (AVI, bare streams)."""
+        if not self._frame_pts_reliable:
+            return FrameClock(self.info.fps)
+        seconds = (np.asarray(self._pts, dtype=np.float64) - self._pts[0]) * float(self._stream.time_base)
+        return FrameClock.from_timestamps(seconds, self.info.fps)
 
     def _probe_rotation(self) -> int:
         """The display matrix's rotation (phones store portrait video landscape), read from the

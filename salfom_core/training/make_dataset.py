@@ -108,7 +108,7 @@ def make_video(video: Path, gaze_path: Path, root: Path, settings: DatasetSettin
     with open_video(video) as source:
         info, n_frames = source.info, len(source)
         options = dataclasses.replace(settings.gaze or GazeOptions(), video_name=video.name)
-        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, info.fps, ScreenGeometry(*settings.screen),
+        gaze = load_gaze(gaze_path, (info.width, info.height), n_frames, source.clock, ScreenGeometry(*settings.screen),
                          options)
         manifest = _manifest(video, gaze_path, settings, n_frames, (info.width, info.height))
         previous = _read_manifest(folder)

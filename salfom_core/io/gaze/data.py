@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..frame_clock import FrameClock, as_clock
 from ..ground_truth import fixation_map
 
 
@@ -61,16 +62,19 @@ class GazeData:
     observers: list[str]
     n_frames: int
     size: tuple[int, int]              # (width, height) of the video
-    fps: float = 30.0
+    fps: float = 30.0                  # may be given as a FrameClock: kept in `clock`, `fps` its nominal rate
     source: str = ""
     skipped: int = 0                   # malformed rows skipped while reading
     events: FixationEvents | None = None   # the fixations as events, when the input has them
     warnings: list[str] = field(default_factory=list)   # what the reader noticed (one line each, naming the file)
     outside: int = field(default=0, init=False)          # samples outside the picture, dropped
     outside_frames: int = field(default=0, init=False)   # samples before frame 0 or after the last
+    clock: FrameClock = field(init=False, repr=False)   # when each frame is on screen (gaze by time)
     _starts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
+        self.clock = as_clock(self.fps)
+        self.fps = self.clock.fps
         order = np.argsort(self.frame, kind="stable")
         for name in ("frame", "x", "y", "observer"):
             setattr(self, name, np.asarray(getattr(self, name))[order])

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import GazeError
+from ..frame_clock import as_clock
 from .inspection import GazeInspection, message_kinds
 from .options import GazeOptions
 from .text import read_lines
@@ -206,14 +207,15 @@ def video_rect(asc: AscFile, alignment: Alignment, options: GazeOptions, screen_
         "fitted to the screen"
 
 
-def frames_of(t_ms: np.ndarray, alignment: Alignment, fps: float, offset_ms: float) -> np.ndarray:
-    """0-based frame of each sample time (ms), -1 outside the video."""
+def frames_of(t_ms: np.ndarray, alignment: Alignment, fps, offset_ms: float) -> np.ndarray:
+    """0-based frame of each sample time (ms), -1 outside the video: by the frame messages, or by
+    the video's clock (`fps`: a rate or a FrameClock) from a start message."""
     t_ms = t_ms + offset_ms
     if alignment.frame_times is None:
         return frame_at((t_ms - alignment.start_ms) / 1000, fps)
     order = np.argsort(alignment.frame_times, kind="stable")
     times, numbers = alignment.frame_times[order], alignment.frame_numbers[order]
-    interval = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 1000 / fps
+    interval = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 1000 / as_clock(fps).fps
     k = np.searchsorted(times, t_ms, side="right") - 1
     since = t_ms - times[np.maximum(k, 0)]
     limit = np.where(k == len(times) - 1, interval, MAX_FRAME_GAP * interval)

@@ -190,7 +190,7 @@ def keep_participants(gaze: GazeData, participants) -> GazeData:
         events = FixationEvents(remap[e.observer][mine], e.start_s[mine], e.duration_s[mine], e.x[mine], e.y[mine],
                                 method=e.method)
     out = GazeData(gaze.frame[keep], gaze.x[keep], gaze.y[keep], observer[keep], names, gaze.n_frames, gaze.size,
-                   gaze.fps, gaze.source, gaze.skipped, events, list(gaze.warnings))
+                   gaze.clock, gaze.source, gaze.skipped, events, list(gaze.warnings))
     out.outside, out.outside_frames = gaze.outside, gaze.outside_frames
     return out
 

@@ -8,7 +8,8 @@ when the delimiter is not a comma.
 Time: the unit from `--time-unit` (s, ms, us, ns), else the column name's (`time [ms]`,
 `time (us)`, `time_ms`), else guessed from the median sample interval (an eye tracker samples
 at 10 Hz to 2 kHz); each observer's first sample is the video's first frame, `--offset-ms` is
-added to every sample's time, and a sample at t seconds is in frame floor(fps t).
+added to every sample's time, and a sample at t seconds is in frame floor(fps t)
+(by the frames' timestamps on a variable-frame-rate video).
 Coordinates: `--coords px` (video pixels; with `--video-rect`, the file's pixels of which the
 rectangle is the video) or `norm` (fractions of the video; with `--video-rect`, of the screen
 `--screen`); by default norm when every value lies in 0..1. Without a `fixation` column the
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import GazeError
+from ..frame_clock import as_clock
 from .inspection import GazeInspection
 from .options import TIME_UNITS, GazeOptions
 from .text import read_head, read_table, sniff_delimiter, to_floats
@@ -103,7 +105,7 @@ def read_tracks(path, size, n_frames, fps, options: GazeOptions, screen_px=(1440
         else:
             frame = _numbers(columns[mapping["frame"]], comma_delimited)[rows][mine]
             frame = np.where(np.isfinite(frame), frame, -1).astype(np.int64)
-            t = frame / fps + options.offset_ms / 1000
+            t = as_clock(fps).start_of(frame) + options.offset_ms / 1000
         order = np.argsort(t, kind="stable")
         tracks.append(Track(str(name), t[order], x[mine][order], y[mine][order], frame[order],
                             None if fixation is None else fixation[mine][order], None, scale))

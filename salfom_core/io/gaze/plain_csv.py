@@ -12,6 +12,7 @@ import numpy as np
 from ...errors import GazeError
 from ..atomic import atomic_write
 from ..files import natural_key
+from ..frame_clock import as_clock
 from .data import GazeData
 
 WRITE_ROWS = 100_000
@@ -19,7 +20,8 @@ WRITE_ROWS = 100_000
 
 def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps: float = 30.0,
              normalized: bool | None = None) -> GazeData:
-    """A CSV with `frame` (0-based) or `time_s`, `x`, `y` and optionally `observer`.
+    """A CSV with `frame` (0-based) or `time_s`, `x`, `y` and optionally `observer`. A time
+    falls in frame floor(fps t), or by the frames' timestamps when `fps` is a variable FrameClock.
 
     `normalized=None` guesses, for the whole file: coordinates all within 0..1 are fractions of
     the frame (said in a warning); a file mostly within 0..1 with some rows beyond is refused
@@ -46,10 +48,12 @@ def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps:
     for row in reader:
         try:
             x, y = float(row[fields["x"]]), float(row[fields["y"]])
+            time_s = math.nan          # a row by time is placed on its frame below, by the video's clock
             if "frame" in fields and (row.get(fields["frame"]) or "").strip() != "":
                 frame = int(float(row[fields["frame"]]))
             else:
-                frame = int(math.floor(float(row[fields["time_s"]]) * fps))
+                time_s = float(row[fields["time_s"]])
+                frame = math.nan if math.isfinite(time_s) else int(time_s)      # int(inf): OverflowError
             if not (math.isfinite(x) and math.isfinite(y)):
                 raise ValueError
         except (TypeError, ValueError, KeyError, OverflowError):     # OverflowError: int(inf)
@@ -57,9 +61,11 @@ def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps:
             continue
         name = (row.get(fields["observer"]) or "").strip() if "observer" in fields else ""
         obs = names.setdefault(name, len(names)) if name else -1
-        rows.append((frame, x, y, obs))
+        rows.append((frame, x, y, obs, time_s))
         lines.append(head + reader.line_num)
-    data = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    data = np.array(rows, dtype=np.float64).reshape(-1, 5)
+    by_time = np.isnan(data[:, 0])
+    data[by_time, 0] = as_clock(fps).frame_at(data[by_time, 4])
     xs, ys = data[:, 1], data[:, 2]
     warnings = []
     if normalized is None:
@@ -102,7 +108,7 @@ def write_csv(gaze: GazeData, path: str | os.PathLike) -> None:
         for a in range(0, len(gaze), WRITE_ROWS):
             part = slice(a, a + WRITE_ROWS)
             frames = gaze.frame[part]
-            rows = zip(frames.tolist(), (frames / gaze.fps).tolist(), gaze.x[part].tolist(), gaze.y[part].tolist(),
+            rows = zip(frames.tolist(), gaze.clock.start_of(frames).tolist(), gaze.x[part].tolist(), gaze.y[part].tolist(),
                        gaze.observer[part].tolist())
             fh.write("".join(f"{f},{t:.6f},{x:.3f},{y:.3f},{names[o]}\n" for f, t, x, y, o in rows).encode("utf-8"))
 

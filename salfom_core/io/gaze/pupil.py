@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import GazeError
+from ..frame_clock import as_clock
 from .inspection import GazeInspection
 from .options import GazeOptions
 from .text import read_table as read_csv_columns, to_floats
@@ -167,6 +168,8 @@ def read_core(export: Path, size_hint: tuple[int, int] | None = None) -> PupilRe
 
 
 def read_tracks(folder, size, n_frames, fps, options: GazeOptions) -> TrackSet:
+    # Pupil places gaze on frames by its own scene-video timestamps: a clock's nominal rate is enough
+    fps = as_clock(fps).fps
     folder = Path(folder)
     if is_neon(folder):
         return _neon_tracks(read_neon(folder), folder, size, fps, options)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ...errors import ConfigError, GazeError
 from ..files import natural_key
+from ..frame_clock import FrameClock, as_clock
 from .data import FixationEvents, GazeData
 
 
@@ -38,20 +39,21 @@ def read_smi(paths, size: tuple[int, int], n_frames: int, fps: float = 30.0,
 
     A sample at t seconds after the observer's first sample belongs to 0-based frame k when
     k < fps * t < k + 1 (DHF1K's record_mapping.m; samples exactly on a frame boundary are
-    dropped as there). Points outside the picture are dropped.
+    dropped as there); on a variable-frame-rate video (`fps` a FrameClock) k is the frame whose
+    timestamps enclose t. Points outside the picture are dropped.
     """
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     if not paths:
         raise GazeError("no SMI files given")
+    clock = as_clock(fps)
     frames, xs, ys, obs, names, skipped, events = [], [], [], [], [], 0, []
     for path in sorted(paths, key=natural_key):
         t, x, y, bad, runs = _read_smi_file(path)
         skipped += bad
         events.append((runs[0], runs[1], *screen.to_video(runs[2], runs[3], size)))
-        ft = fps * t
-        frame = np.floor(ft).astype(np.int64)
+        frame, inside = _frames(t, clock)
         vx, vy = screen.to_video(x, y, size)
-        keep = (ft > frame) & (vx > 0) & (vy > 0) & (vx < size[0]) & (vy < size[1]) & (frame < n_frames)
+        keep = inside & (vx > 0) & (vy > 0) & (vx < size[0]) & (vy < size[1]) & (frame < n_frames)
         names.append(path.stem.split("_")[0])
         frames.append(frame[keep]), xs.append(vx[keep]), ys.append(vy[keep])
         obs.append(np.full(keep.sum(), len(names) - 1))
@@ -60,7 +62,21 @@ def read_smi(paths, size: tuple[int, int], n_frames: int, fps: float = 30.0,
     runs = FixationEvents(np.concatenate([np.full(len(e[0]), k) for k, e in enumerate(events)]),
                           *(np.concatenate([e[i] for e in events]) for i in range(4)))
     return GazeData(np.concatenate(frames), np.concatenate(xs), np.concatenate(ys), np.concatenate(obs),
-                    names, n_frames, size, fps, str(paths[0].parent), skipped, runs)
+                    names, n_frames, size, clock, str(paths[0].parent), skipped, runs)
+
+
+def _frames(t: np.ndarray, clock: FrameClock) -> tuple[np.ndarray, np.ndarray]:
+    """Each time's 0-based frame, and whether it lies strictly inside it: k < fps t < k + 1 at a
+    constant rate (record_mapping.m, exactly); after frame k's timestamp and before the next
+    frame's on a variable-frame-rate video."""
+    if not clock.variable:
+        ft = clock.fps * t
+        frame = np.floor(ft).astype(np.int64)
+        return frame, ft > frame
+    frame = np.searchsorted(clock.starts, t, side="right") - 1
+    after_end = clock.frame_at(t) >= len(clock.starts)
+    frame = np.where(after_end, len(clock.starts), frame)
+    return frame, (frame >= 0) & (after_end | (t > clock.starts[np.clip(frame, 0, len(clock.starts) - 1)]))
 
 
 def _read_smi_file(path: Path):

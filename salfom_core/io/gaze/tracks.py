@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import GazeError
+from ..frame_clock import FrameClock, as_clock
 from .data import FixationEvents, GazeData
 from .events import Detector, label_runs
 from .options import GazeOptions
@@ -48,14 +49,10 @@ class VideoRect:
         return None if values is None else cls(*map(float, values))
 
 
-def frame_at(t: np.ndarray, fps: float) -> np.ndarray:
-    """Frame floor(fps t) of times in seconds (-1 before 0 or not a number). A time computed as
-    exactly k / fps may come out an ulp short (100000 * 1e-6 * 30 = 2.9999...): a billionth of a
-    frame's tolerance keeps it in frame k."""
-    t = np.asarray(t, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        frame = np.floor(t * fps + 1e-9)
-        return np.where(np.isfinite(frame) & (frame >= 0), frame, -1).astype(np.int64)
+def frame_at(t: np.ndarray, fps: float | FrameClock) -> np.ndarray:
+    """The frame on screen at times in seconds from the video's start (-1 before 0 or not a
+    number): floor(fps t) at a constant rate, by the frames' timestamps on a variable one."""
+    return as_clock(fps).frame_at(t)
 
 
 def fit_rect(screen: tuple[float, float], size: tuple[int, int]) -> VideoRect:
