@@ -2,10 +2,12 @@
 import numpy as np
 
 from salfom_app.state import Layer, ViewerState
+from salfom_core.io.frame_clock import FrameClock
 
 
 class FakeVideo:
     info = type("Info", (), {"fps": 25.0})()
+    clock = FrameClock(25.0)
 
     def __len__(self):
         return 50
