@@ -479,7 +479,7 @@ def cmd_info(args) -> int:
             if args.decode:
                 source.scan()
             print(json.dumps({**source.info.__dict__, "frames_read": len(source), "decoded": args.decode,
-                              "frames_declared": source.declared_frames,
+                              "frames_declared": source.declared_frames, "frame_rate": source.clock.describe(),
                               "warning": source.integrity_warning}))
     return 0
 

@@ -76,6 +76,18 @@ def test_a_variable_rate_video_has_its_frames_start_times(vfr):
         assert clock.frame_at([-0.001, np.nan, np.inf])[0:3].tolist() == [-1, -1, -1]
 
 
+def test_info_says_the_frame_rate_is_variable(vfr, tmp_path):
+    import json
+
+    def info(path):
+        run = subprocess.run([sys.executable, "-m", "salfom_core", "info", str(path)], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    assert info(vfr)["frame_rate"].startswith("variable frame rate (5 to 50 fps)")
+    assert info(make_video(tmp_path / "even.mp4", fps=25))["frame_rate"] == "constant 25 fps"
+
+
 def test_constant_rate_videos_keep_floor_fps_t(tmp_path):
     with open_video(make_video(tmp_path / "even.mp4", fps=25)) as video:
         assert not video.clock.variable and video.clock.fps == video.info.fps == 25
