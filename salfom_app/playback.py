@@ -1,5 +1,6 @@
 """Playback: a timer on the GUI thread that steps the playhead at the video's rate times the
-chosen speed, and stops at the last frame."""
+chosen speed (each frame held as long as its timestamps say, on a variable-frame-rate video),
+and stops at the last frame."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer
@@ -16,8 +17,16 @@ class Playback(QObject):
         state.playing_changed.connect(self._playing_changed)
         state.speed_changed.connect(lambda _s: self.timer.setInterval(self.interval_ms()))
 
-    def interval_ms(self) -> int:
-        return max(1, int(1000 / (self.state.fps * self.state.speed)))
+    def interval_ms(self, frame: int | None = None) -> int:
+        """How long `frame` (default: the shown one) stays on screen, in ms at the chosen speed."""
+        s = self.state
+        clock = s.clock
+        if clock.variable:
+            k = s.frame if frame is None else frame
+            seconds = float(clock.start_of(k + 1) - clock.start_of(k))
+        else:
+            seconds = 1 / s.fps
+        return max(1, round(1000 * seconds / s.speed))
 
     def _playing_changed(self, playing: bool) -> None:
         if playing:
@@ -33,3 +42,5 @@ class Playback(QObject):
             s.set_playing(False)
             return
         s.step(1)
+        if s.clock.variable:
+            self.timer.setInterval(self.interval_ms())

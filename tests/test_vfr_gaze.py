@@ -251,3 +251,16 @@ def test_the_app_places_gaze_by_the_videos_timestamps(qtbot, window, vfr, tmp_pa
     assert gaze.frame.tolist() == list(range(n)) and gaze.clock.variable
     # the app's time of a frame is its timestamp: frame 20 (the 200 ms stall) starts at 0.70 s, not 20/30 s
     assert window.state.time_s(20) == pytest.approx(0.70)
+
+
+def test_playback_holds_each_frame_as_long_as_its_timestamps_say(qtbot, window, vfr):
+    assert window.open_video(vfr)
+    playback, state = window.playback, window.state
+    assert [playback.interval_ms(k) for k in (0, 1, 20, 21)] == [20, 50, 200, 33]
+    state.set_speed(2.0)
+    assert playback.interval_ms(20) == 100
+    state.set_frame(19)
+    state.set_playing(True)
+    qtbot.waitUntil(lambda: state.frame == 20, timeout=2000)
+    assert playback.timer.interval() == 100         # the stall frame, at double speed
+    state.set_playing(False)
