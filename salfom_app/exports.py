@@ -2,10 +2,16 @@
 
 Every export runs off the GUI thread and writes atomically; `message` says when and where a
 file is done, `error(title, text)` when it failed. Choosing the path is the window's job.
+
+The frame and the overlay video describe themselves: the layer's name, the frame number and the
+colour bar are burned into a band under each pane (`salfom_core.io.overlay.caption_band`; File >
+Export's checkable entries choose them, remembered in the settings). They show what the view
+shows: both panes side by side in split view, and the observers the legend hides stay hidden.
 """
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from pathlib import Path
@@ -17,9 +23,13 @@ from superqt.utils import thread_worker
 
 from salfom_core.evaluation.metrics import METRICS
 from salfom_core.io.atomic import atomic_write_bytes, atomic_write_text
+from salfom_core.io.export import ALL_CAPTIONS, Captions, ExportPane
 
-from .state import METRIC_LABELS, ViewerState
+from .interpolated import EXACT, DisplayReader, is_blend
+from .state import METRIC_LABELS, Layer, ViewerState
 from .workers import close_on_abort, export_worker
+
+CAPTIONS_KEY = "export/captions"      # settings: "name,frame,colorbar" (the default), or fewer, or "none"
 
 
 class Exporter(QObject):
@@ -33,6 +43,37 @@ class Exporter(QObject):
         self.parent_widget = parent
         self.overlay_job = None
         self._background: list = []
+        self.settings = getattr(parent, "settings", None)
+
+    # ----------------------------------------------------------------- what the exports show
+
+    @property
+    def captions(self) -> Captions:
+        """The captions burned into PNG and MP4 exports: all of them until the user unticks some."""
+        stored = self.settings.value(CAPTIONS_KEY) if self.settings is not None else None
+        try:
+            return Captions.parse(str(stored)) if stored is not None else ALL_CAPTIONS
+        except ValueError:                 # a settings file edited by hand: the default, not a crash
+            return ALL_CAPTIONS
+
+    def set_captions(self, **which: bool) -> Captions:
+        """Turn captions on or off (name=, frame=, colour_bar=); remembered in the settings."""
+        captions = dataclasses.replace(self.captions, **which)
+        words = [w for w, on in zip(Captions.NAMES, (captions.name, captions.frame, captions.colour_bar)) if on]
+        if self.settings is not None:
+            self.settings.setValue(CAPTIONS_KEY, ",".join(words) or "none")
+        return captions
+
+    def shown_layers(self) -> list[Layer | None]:
+        """The layer of each pane the view shows: the active one, and the compare one in split view."""
+        s = self.state
+        if s.view_mode == "split":
+            return [s.active, s.compare if s.compare is not None else s.active]
+        return [s.active]
+
+    def panes(self) -> list[ExportPane]:
+        """The shown panes as the exports draw them (maps as the view reads them: blends included)."""
+        return [export_pane(layer, self.state.interpolate) for layer in self.shown_layers()]
 
     def default_folder(self) -> Path:
         """A new folder beside the video: exports never write over inputs."""
@@ -42,12 +83,12 @@ class Exporter(QObject):
     # ----------------------------------------------------------------- overlay video
 
     def overlay(self, path, decorate=None) -> object | None:
-        """Write the active layer over the video to an MP4 in the background, with progress; a
-        hidden (or no) layer leaves the frames bare. `decorate(i, image)` draws more on frame i
-        (the AOI outlines)."""
+        """Write the shown panes over the video to an MP4 in the background, with progress: the
+        active layer (both layers side by side in split view) with its captions; a hidden (or no)
+        layer leaves the frames bare. `decorate(i, image)` draws more on frame i in each pane (the
+        AOI outlines)."""
         s = self.state
-        layer = s.active
-        if s.video is None or (layer is None and decorate is None):
+        if s.video is None or (s.active is None and decorate is None):
             self.error.emit("Nothing to export", "No prediction layer.")
             return None
         if self.overlay_job is not None:
@@ -61,12 +102,9 @@ class Exporter(QObject):
         dialog.setWindowModality(Qt.NonModal)
         dialog.setMinimumDuration(0)
         gaze = s.gaze if s.show_fixations else None          # the fixations as the view shows them
-        shown = layer is not None and layer.visible
-        read = layer.read if shown else (lambda _i: None)
-        colormap, opacity, threshold = (layer.colormap, layer.opacity, layer.threshold) if shown else ("jet", 0.5, 0.0)
-        worker = close_on_abort(export_worker(s.video_path, read, path, colormap, opacity, threshold, gaze=gaze,
-                                              marker_style=s.marker_style, marker_size=s.marker_size,
-                                              decorate=decorate, _ignore_errors=True))
+        worker = close_on_abort(export_worker(s.video_path, self.panes(), path, self.captions, gaze=gaze,
+                                              hidden_observers=s.hidden_observers, marker_style=s.marker_style,
+                                              marker_size=s.marker_size, decorate=decorate, _ignore_errors=True))
         worker.yielded.connect(lambda p: dialog.setValue(p[0]))
         dialog.canceled.connect(worker.quit)
         worker.errored.connect(lambda exc: self.error.emit("Export failed", f"{path}: {exc}"))
@@ -84,11 +122,27 @@ class Exporter(QObject):
 
     # ----------------------------------------------------------------- frame, table, plot
 
+    def frame_image(self) -> np.ndarray | None:
+        """The current frame as painted (frame, heatmap, the shown observers' fixations; both panes
+        side by side in split view), with its captions; None before a frame is shown."""
+        from salfom_core.io.export import compose_frame
+
+        bundle = getattr(self.view, "bundle", None)
+        if bundle is None:
+            return None
+        s = self.state
+        layers = self.shown_layers()
+        maps = [(bundle.maps.get(l.name), not is_blend(bundle.shown.get(l.name))) if l is not None else (None, False)
+                for l in layers]
+        fixations = s.shown_fixations(bundle.fixations) if s.show_fixations else None
+        return compose_frame(bundle.image, bundle.index, s.n_frames, self.panes(), maps, self.captions, fixations,
+                             s.marker_style, s.marker_size)
+
     def frame(self, path):
-        """The current frame as painted (frame, heatmap; both panes in split view)."""
+        """The current frame as painted (`frame_image`), to a PNG."""
         from salfom_core.io.export import write_png
 
-        image = self.view.composite()
+        image = self.frame_image()
         if image is None:
             self.error.emit("Nothing to export", "No frame is shown yet.")
             return None
@@ -133,6 +187,23 @@ class Exporter(QObject):
 
     def workers(self) -> list:
         return [w for w in [self.overlay_job, *self._background] if w is not None]
+
+
+def export_pane(layer: Layer | None, interpolate: bool = True) -> ExportPane:
+    """A layer as an export draws it: its maps as the view reads them (the exact map, else a
+    blend when interpolation is on, marked so in the caption), its style and name; a hidden
+    layer (or none) draws the bare frame."""
+    if layer is None:
+        return ExportPane(shows_map=False)
+    if not layer.visible:
+        return ExportPane(name=layer.name, shows_map=False)
+    reader = DisplayReader(layer.read, layer.done, interpolate)
+
+    def read(i: int) -> tuple[np.ndarray | None, bool]:
+        saliency, shown = reader(i)
+        return saliency, shown == EXACT
+
+    return ExportPane(read, layer.name, layer.colormap, layer.opacity, layer.threshold)
 
 
 def render_plot(series: dict[str, np.ndarray], metric: str, title: str,

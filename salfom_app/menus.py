@@ -38,6 +38,7 @@ def build_menus(window) -> None:
     a(export, "Per-frame metrics (CSV)...", lambda: choose_export(window, "metrics", "metrics.csv", "CSV (*.csv)",
                                                                         ex.metrics_csv))
     a(export, "Metric plot (PNG)...", lambda: choose_export(window, "plot", "metrics.png", "PNG (*.png)", ex.plot))
+    add_caption_entries(window, export)
     window.menu("File").addSeparator()
     a("File", "Quit", window.close, QKeySequence.Quit)
     a("Predict", "Centre-bias baseline", s.run_center_bias)
@@ -55,6 +56,18 @@ def build_menus(window) -> None:
     a("Train", "New run...", window.new_training_run)
     a("Help", "About", lambda: QMessageBox.about(
         window, "SalFoM Studio", "SalFoM Studio: video saliency prediction with SalFoM (ICPR 2024)."))
+
+
+def add_caption_entries(window, export) -> None:
+    """File > Export's checkable captions, burned into the PNG and MP4 exports (remembered)."""
+    export.addSeparator()
+    window.caption_actions = {}
+    for key, text in (("name", "Burn in the layer name"), ("frame", "Burn in the frame number"),
+                      ("colour_bar", "Burn in the colour bar")):
+        action = window.add_action(export, text, lambda on, key=key: window.exporter.set_captions(**{key: bool(on)}))
+        action.setCheckable(True)
+        action.setChecked(getattr(window.exporter.captions, key))
+        window.caption_actions[key] = action
 
 
 def choose_video(window) -> None:

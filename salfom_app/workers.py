@@ -183,15 +183,15 @@ def metrics_worker(queue, truth, names: tuple[str, ...], seed: int = 0, chunk: i
 
 
 @thread_worker(start_thread=False)
-def export_worker(video_path: Path, read_map, target: Path, colormap: str, opacity: float, threshold: float,
-                  frames: range | None = None, gaze=None, marker_style: str = "ring", marker_size: int = 14,
-                  decorate=None):
-    """Overlay video export (with the fixations when `gaze` is given, and what `decorate(i, image)`
-    draws); yields (done, total); the file appears only when complete."""
-    from salfom_core.io.export import iter_overlay_video
+def export_worker(video_path: Path, panes, target: Path, captions=None, frames: range | None = None, gaze=None,
+                  hidden_observers=(), marker_style: str = "ring", marker_size: int = 14, decorate=None):
+    """Overlay video export of `panes` (`salfom_core.io.export.ExportPane`, side by side) with
+    their `captions`, the fixations of `gaze` but those of `hidden_observers`, and what
+    `decorate(i, image)` draws; yields (done, total); the file appears only when complete."""
+    from salfom_core.io.export import NO_CAPTIONS, iter_overlay_video
 
     with open_video(video_path) as source:
-        yield from iter_overlay_video(source, read_map, target, colormap=colormap, opacity=opacity,
-                                      threshold=threshold, frames=frames, gaze=gaze, marker_style=marker_style,
-                                      marker_size=marker_size, decorate=decorate)
+        yield from iter_overlay_video(source, None, target, frames=frames, gaze=gaze, marker_style=marker_style,
+                                      marker_size=marker_size, decorate=decorate, panes=panes,
+                                      captions=captions or NO_CAPTIONS, hidden_observers=hidden_observers)
     return str(target)

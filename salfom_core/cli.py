@@ -172,6 +172,9 @@ def add_predict(sub) -> None:
     p.add_argument("--overlay", action="store_true", help="also write <output>/<video>_overlay.mp4")
     p.add_argument("--gaze", help="with --overlay and one video: draw its fixations (any tracker's export)")
     p.add_argument("--colormap", default="jet", help="overlay colormap (jet, viridis, magma, cividis, ...)")
+    p.add_argument("--captions", default="none", metavar="LIST",
+                   help="burned into a band under the overlay's frames: any of name,frame,colorbar (the model's "
+                        "name, 'frame N / total' counted from 1, the colormap from 0 to 1), 'all' or 'none' (default)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: 16 on CUDA, 4 on the CPU)")
     p.add_argument("--stride", type=int, default=1, metavar="K",
                    help="compute every K-th frame and the last; the others are linear blends of the nearest "
@@ -208,6 +211,7 @@ def cmd_predict(args) -> int:
     from .inference.distributed import current_rank, shard_indices
     from .inference.engine import EngineSettings
     from .io.outputs import output_names
+    from .io.export import Captions
     from .io.overlay import colormap_lut
     from .io.paths import require_videos
 
@@ -216,6 +220,7 @@ def cmd_predict(args) -> int:
         raise ConfigError(f"--stride must be at least 1, not {args.stride}")
     settings = EngineSettings(padding=args.padding, batch_size=args.batch_size)
     colormap_lut(args.colormap)
+    args.captions = Captions.parse(args.captions, "--captions")
     check_frame_rate(args.fps, "--fps")
     args.gaze_options = gaze_options(args, args.videos[0])
     require_videos(args.videos)         # a gaze file or a typo is refused before a model loads
@@ -236,7 +241,7 @@ def cmd_predict(args) -> int:
 
 def _predict_one(args, video_path: Path, name: str, predictor, settings, rank_note: str) -> None:
     from .inference.predict import predict_to_folder
-    from .io.export import write_overlay_video
+    from .io.export import ExportPane, write_overlay_video
     from .io.video import open_video
 
     out = Path(args.output)
@@ -255,11 +260,20 @@ def _predict_one(args, video_path: Path, name: str, predictor, settings, rank_no
         if args.overlay:
             target = out / f"{name}_overlay.mp4"
             with tqdm(total=len(source), desc=f"overlay {name}", unit="frame", disable=args.quiet) as bar:
-                write_overlay_video(source, lambda i: result.store.read_or_blend(i)[0], target,
-                                    colormap=args.colormap, gaze=_overlay_gaze(args.gaze, source, args.gaze_options),
+                pane = ExportPane(result.store.read_or_blend, _model_name(args.checkpoint), args.colormap)
+                write_overlay_video(source, None, target, panes=[pane], captions=args.captions,
+                                    gaze=_overlay_gaze(args.gaze, source, args.gaze_options),
                                     progress=lambda n, _t: bar.update(n - bar.n))
             _say(f"{name}: overlay video {target}")
         _warn_integrity(source)
+
+
+def _model_name(checkpoint: str | None) -> str:
+    """The overlay caption's name of the model: 'Centre bias' (as the app names it) or the
+    checkpoint file's stem ('SalFoM' for the installed default)."""
+    if checkpoint == BASELINE:
+        return "Centre bias"
+    return f"SalFoM ({Path(checkpoint).stem})" if checkpoint else "SalFoM"
 
 
 def _overlay_gaze(gaze: str | None, source, options=None):

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Collection, Sequence
 
 import cv2
 import numpy as np
 
+from ..errors import ConfigError
 from .atomic import atomic_write_bytes
-from .overlay import blend, draw_fixations
+from .overlay import BAND_RGB, blend, caption_band, draw_fixations, without_observers
 
 
 def write_png(path: Path, image: np.ndarray) -> None:
@@ -60,13 +62,108 @@ def stale_maps(folder: Path, keep) -> list[Path]:
                   if (m := _MAP_NAME.match(p.name)) and int(m.group(1)) - 1 not in keep)
 
 
-def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], path: Path, fps: float | None = None,
-                       colormap: str = "jet", opacity: float = 0.5, threshold: float = 0.0,
+@dataclass(frozen=True)
+class Captions:
+    """What an exported frame says of itself, in a band under each pane (`overlay.caption_band`)."""
+
+    name: bool = False          # the layer's name
+    frame: bool = False         # "frame 61 / 150": 1-based, as the app and the maps' file names count
+    colour_bar: bool = False    # the colormap from 0 to 1
+
+    NAMES = ("name", "frame", "colorbar")
+
+    @property
+    def any(self) -> bool:
+        return self.name or self.frame or self.colour_bar
+
+    @classmethod
+    def parse(cls, text: str, option: str = "--captions") -> "Captions":
+        """'name,frame,colorbar' (any of them), 'all' or 'none'; else a ConfigError naming the option."""
+        words = {w.strip().lower() for w in text.split(",") if w.strip()}
+        if words == {"all"}:
+            words = set(cls.NAMES)
+        elif words == {"none"}:
+            words = set()
+        unknown = words - set(cls.NAMES) - {"colourbar"}
+        if unknown:
+            raise ConfigError(f"{option} {text!r}: unknown caption {', '.join(sorted(unknown))}; "
+                              f"give some of {','.join(cls.NAMES)}, or all, or none")
+        return cls("name" in words, "frame" in words, bool(words & {"colorbar", "colourbar"}))
+
+
+NO_CAPTIONS = Captions()
+ALL_CAPTIONS = Captions(True, True, True)
+PANE_GAP = 8                    # pixels of band colour between split panes
+
+
+@dataclass(frozen=True)
+class ExportPane:
+    """One pane of an exported frame: a layer's maps and how they are drawn. `read(i)` gives
+    (map or None, whether it is the frame's exact map: False for a blend of computed frames);
+    `shows_map` False draws the bare frame (a hidden layer, or none)."""
+
+    read: Callable[[int], tuple[np.ndarray | None, bool]] = lambda _i: (None, False)
+    name: str = ""
+    colormap: str = "jet"
+    opacity: float = 0.5
+    threshold: float = 0.0
+    shows_map: bool = True
+
+
+def pane_note(pane: ExportPane, saliency: np.ndarray | None, exact: bool) -> str:
+    """What the caption adds to the layer's name: a hidden layer, a blend or a missing map."""
+    if not pane.name:
+        return ""
+    if not pane.shows_map:
+        return "(hidden)"
+    if saliency is None:
+        return "(not computed)"
+    return "" if exact else "(interpolated)"
+
+
+def compose_frame(frame: np.ndarray, index: int, n_frames: int, panes: Sequence[ExportPane],
+                  maps: Sequence[tuple[np.ndarray | None, bool]] | None = None,
+                  captions: Captions = NO_CAPTIONS, fixations=None, marker_style: str = "ring",
+                  marker_size: int = 14, decorate: Callable[[int, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Frame `index` (0-based) as exported: each pane's map over the frame, the fixations and what
+    `decorate` draws, then its caption band under it; panes side by side, PANE_GAP apart.
+    `maps` are the panes' (map, exact) when already read (the view's), else each pane reads."""
+    images = []
+    for k, pane in enumerate(panes):
+        saliency, exact = (maps[k] if maps is not None else pane.read(index)) if pane.shows_map else (None, False)
+        image = overlay_frame(frame, saliency, pane.colormap, pane.opacity, pane.threshold, fixations,
+                              marker_style, marker_size)
+        if decorate is not None:
+            image = decorate(index, image)
+        if captions.any:
+            band = caption_band(image.shape[1], pane.name if captions.name else "",
+                                f"frame {index + 1} / {n_frames}" if captions.frame else "",
+                                pane.colormap if captions.colour_bar and pane.shows_map else None, pane.threshold,
+                                pane_note(pane, saliency, exact) if captions.name else "")
+            image = np.concatenate([image, band], axis=0)
+        images.append(image)
+    if len(images) == 1:
+        return images[0]
+    gap = np.empty((images[0].shape[0], PANE_GAP, 3), np.uint8)
+    gap[:] = BAND_RGB
+    parts = [images[0]]
+    for image in images[1:]:
+        parts += [gap, image]
+    return np.ascontiguousarray(np.concatenate(parts, axis=1))
+
+
+def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None] | None, path: Path,
+                       fps: float | None = None, colormap: str = "jet", opacity: float = 0.5, threshold: float = 0.0,
                        frames: range | None = None, gaze=None, marker_style: str = "ring", marker_size: int = 14,
-                       decorate: Callable[[int, np.ndarray], np.ndarray] | None = None):
+                       decorate: Callable[[int, np.ndarray], np.ndarray] | None = None,
+                       panes: Sequence[ExportPane] | None = None, captions: Captions = NO_CAPTIONS,
+                       hidden_observers: Collection[int] = ()):
     """Render frames with their maps blended to an MP4 (H.264, yuv420p), yielding (done, total).
-    With `gaze` (GazeData) each frame's fixations are drawn as the app draws them; `decorate(i,
-    image)` draws more on top of frame i (the app's AOI outlines).
+    One pane from `read_map` and the style arguments, or the `panes` given (split view: side by
+    side); `captions` burns the layer name, frame number and colour bar in under each pane.
+    With `gaze` (GazeData) each frame's fixations are drawn as the app draws them, without those
+    of `hidden_observers`; `decorate(i, image)` draws more on top of frame i (the app's AOI
+    outlines), in every pane.
 
     The file appears under its name only when complete; closing the generator early (cancel)
     removes the partial file.
@@ -76,8 +173,11 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = frames or range(len(source))
+    if panes is None:
+        read = read_map if read_map is not None else (lambda _i: None)
+        panes = [ExportPane(lambda i: (read(i), True), "", colormap, opacity, threshold)]
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    w, h = source.info.width, source.info.height
+    w, h = export_size(source.info.width, source.info.height, len(panes), captions)
     even_w, even_h = w - w % 2, h - h % 2          # yuv420p needs even sizes
     try:
         with av.open(str(tmp), "w", format="mp4") as container:
@@ -85,11 +185,10 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], pat
             stream.width, stream.height, stream.pix_fmt = even_w, even_h, "yuv420p"
             stream.options = {"crf": "20", "preset": "veryfast"}
             for n, (i, frame) in enumerate(source.iter_frames(frames.start, frames.stop)):
-                image = overlay_frame(frame, read_map(i), colormap, opacity, threshold,
-                                      gaze.for_frame(i) if gaze is not None and i < gaze.n_frames else None,
-                                      marker_style, marker_size)
-                if decorate is not None:
-                    image = decorate(i, image)
+                fixations = gaze.for_frame(i) if gaze is not None and i < gaze.n_frames else None
+                image = compose_frame(frame, i, len(source), panes, captions=captions,
+                                      fixations=without_observers(fixations, hidden_observers),
+                                      marker_style=marker_style, marker_size=marker_size, decorate=decorate)
                 image = np.ascontiguousarray(image[:even_h, :even_w])
                 for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
                     container.mux(packet)
@@ -100,6 +199,14 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None], pat
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def export_size(width: int, height: int, n_panes: int = 1, captions: Captions = NO_CAPTIONS) -> tuple[int, int]:
+    """(width, height) of a composed export frame (before an MP4 trims it to even sizes)."""
+    from .overlay import caption_band_height
+
+    band = caption_band_height(width) if captions.any else 0
+    return n_panes * width + (n_panes - 1) * PANE_GAP, height + band
 
 
 def overlay_frame(frame: np.ndarray, saliency: np.ndarray | None, colormap: str = "jet", opacity: float = 0.5,
