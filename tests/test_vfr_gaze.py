@@ -264,3 +264,14 @@ def test_playback_holds_each_frame_as_long_as_its_timestamps_say(qtbot, window, 
     qtbot.waitUntil(lambda: state.frame == 20, timeout=2000)
     assert playback.timer.interval() == 100         # the stall frame, at double speed
     state.set_playing(False)
+
+
+def test_an_overlay_video_keeps_the_frames_timestamps(vfr, tmp_path):
+    from salfom_core.io.export import write_overlay_video
+
+    out = tmp_path / "overlay.mp4"
+    with open_video(vfr) as video:
+        write_overlay_video(video, lambda _i: np.full((48, 64), 128, np.uint8), out)
+    with open_video(out) as overlay:
+        assert len(overlay) == len(DURATIONS_MS)
+        np.testing.assert_allclose(overlay.clock.starts, starts_ms() / 1000, atol=1e-4)

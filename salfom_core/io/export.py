@@ -184,13 +184,14 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None] | No
             stream = container.add_stream("libx264", rate=_rate(fps or source.info.fps))
             stream.width, stream.height, stream.pix_fmt = even_w, even_h, "yuv420p"
             stream.options = {"crf": "20", "preset": "veryfast"}
+            stamp = _timestamps(stream, source, frames, fps)
             for n, (i, frame) in enumerate(source.iter_frames(frames.start, frames.stop)):
                 fixations = gaze.for_frame(i) if gaze is not None and i < gaze.n_frames else None
                 image = compose_frame(frame, i, len(source), panes, captions=captions,
                                       fixations=without_observers(fixations, hidden_observers),
                                       marker_style=marker_style, marker_size=marker_size, decorate=decorate)
                 image = np.ascontiguousarray(image[:even_h, :even_w])
-                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                for packet in stream.encode(stamp(av.VideoFrame.from_ndarray(image, format="rgb24"), i)):
                     container.mux(packet)
                 yield n + 1, len(frames)
             for packet in stream.encode():
@@ -224,6 +225,25 @@ def write_overlay_video(source, read_map, path: Path, progress: Callable[[int, i
     for done, total in iter_overlay_video(source, read_map, path, **options):
         if progress:
             progress(done, total)
+
+
+def _timestamps(stream, source, frames: range, fps: float | None) -> Callable:
+    """`stamp(video_frame, i)`: frame i's presentation time. A variable-frame-rate source keeps its
+    own (a 200 ms stall stays 200 ms, so the overlay runs in step with the original); otherwise
+    the encoder counts frames at the constant rate."""
+    from fractions import Fraction
+
+    clock = getattr(source, "clock", None)
+    if fps is not None or clock is None or not clock.variable:
+        return lambda video_frame, _i: video_frame
+    tick = Fraction(1, 90000)                   # MPEG's clock: fine enough for any frame rate
+    stream.codec_context.time_base = stream.time_base = tick
+    first = float(clock.start_of(frames.start))
+
+    def stamp(video_frame, i):
+        video_frame.pts, video_frame.time_base = round((float(clock.start_of(i)) - first) * 90000), tick
+        return video_frame
+    return stamp
 
 
 def _rate(fps: float):
