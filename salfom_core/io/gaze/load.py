@@ -9,9 +9,7 @@ recordings, or a benchmark's annotation folder.
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import os
 from pathlib import Path
 
@@ -23,9 +21,9 @@ from .annotation import read_annotation_folder
 from .data import FixationEvents, GazeData
 from .inspection import GazeInspection
 from .options import GazeOptions, check_options
-from .plain_csv import read_csv
+from .plain_csv import PlainTable, read_csv
 from .smi import ScreenGeometry, read_smi
-from .text import read_head
+from .text import read_head, sniff_delimiter
 from .tracks import assemble
 
 EXPORT_SUFFIXES = (".asc", ".tsv", ".csv", ".txt")
@@ -97,7 +95,7 @@ def _is_pupil_table(first: str) -> bool:
 
 
 def _is_plain_csv(first: str) -> bool:
-    names = {c.strip().lower() for c in first.split(",")}
+    names = {c.strip().lower() for c in first.split(sniff_delimiter(first))}
     return {"x", "y"} <= names and bool({"frame", "time_s"} & names)
 
 
@@ -317,16 +315,16 @@ def _inspect_smi(path: Path) -> GazeInspection:
 
 
 def _inspect_csv(path: Path) -> GazeInspection:
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
-    rows = csv.DictReader(io.StringIO("\n".join(l for l in text.splitlines() if not l.startswith("#"))))
-    fields = {(f or "").strip().lower(): f for f in (rows.fieldnames or [])}
+    table = PlainTable.open(path, required=False)
+    fields = table.fields
     counts: dict[str, int] = {}
-    for row in rows:
+    for row in table.reader:
         name = (row.get(fields["observer"]) or "").strip() if "observer" in fields else ""
         counts[name or path.stem] = counts.get(name or path.stem, 0) + 1
     found = GazeInspection(str(path), FORMAT_NAMES["csv"], list(counts), sample_counts=counts,
                            fixation_counts=dict(counts))
-    method = next((l[len("# fixations:"):].strip() for l in text.splitlines()[:5] if l.startswith("# fixations:")), "")
+    method = next((line[len("# fixations:"):].strip() for line in table.comments[:5]
+                   if line.startswith("# fixations:")), "")
     if method:
         found.notes.append(f"fixations: {method}")
     return found

@@ -14,6 +14,7 @@ from ..atomic import atomic_write
 from ..files import natural_key
 from ..frame_clock import as_clock
 from .data import GazeData
+from .text import looks_comma_decimal, read_lines, sniff_delimiter
 
 WRITE_ROWS = 100_000
 
@@ -29,30 +30,19 @@ def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps:
     (`inf`, `1e400`) makes its row malformed: skipped and counted.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GazeError(f"{path}: cannot read ({exc})") from None
-    # `#` lines are comments (gaze-convert states the fixation detector in one)
-    all_lines = text.split("\n")
-    head = next((k for k, line in enumerate(all_lines) if not line.startswith("#")), len(all_lines))
-    # later `#` lines are blanked (the reader skips blank rows), so its line numbers + head are the file's
-    text = "\n".join("" if line.startswith("#") else line for line in all_lines[head:])
-    reader = csv.DictReader(io.StringIO(text))
-    fields = {(f or "").strip().lower(): f for f in (reader.fieldnames or [])}
-    if not {"x", "y"} <= fields.keys() or not ({"frame", "time_s"} & fields.keys()):
-        raise GazeError(f"{path}: a gaze CSV needs columns x, y and frame or time_s; "
-                        f"found {', '.join(fields) or 'none'} (another layout: --columns time=...,x=...,y=...)")
+    table = PlainTable.open(path)
+    reader, fields, head = table.reader, table.fields, table.head
+    number = table.number
     rows, lines, skipped = [], [], 0
     names: dict[str, int] = {}
     for row in reader:
         try:
-            x, y = float(row[fields["x"]]), float(row[fields["y"]])
+            x, y = number(row[fields["x"]]), number(row[fields["y"]])
             time_s = math.nan          # a row by time is placed on its frame below, by the video's clock
             if "frame" in fields and (row.get(fields["frame"]) or "").strip() != "":
-                frame = int(float(row[fields["frame"]]))
+                frame = int(number(row[fields["frame"]]))
             else:
-                time_s = float(row[fields["time_s"]])
+                time_s = number(row[fields["time_s"]])
                 frame = math.nan if math.isfinite(time_s) else int(time_s)      # int(inf): OverflowError
             if not (math.isfinite(x) and math.isfinite(y)):
                 raise ValueError
@@ -63,6 +53,9 @@ def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps:
         obs = names.setdefault(name, len(names)) if name else -1
         rows.append((frame, x, y, obs, time_s))
         lines.append(head + reader.line_num)
+    if not rows:
+        raise GazeError(f"{path}: no gaze rows" + (f" ({skipped} malformed rows skipped)" if skipped else
+                                                   " (only a header)"))
     data = np.array(rows, dtype=np.float64).reshape(-1, 5)
     by_time = np.isnan(data[:, 0])
     data[by_time, 0] = as_clock(fps).frame_at(data[by_time, 4])
@@ -78,8 +71,57 @@ def read_csv(path: str | os.PathLike, size: tuple[int, int], n_frames: int, fps:
     ordered = sorted(names, key=lambda n: natural_key(Path(n)))
     remap = np.array([ordered.index(n) for n in names] + [-1], dtype=np.int64)   # index -1 stays -1
     observer = remap[data[:, 3].astype(np.int64)]
-    return GazeData(data[:, 0].astype(np.int64), xs, ys, observer, ordered, n_frames, size, fps, str(path), skipped,
+    if names and (observer < 0).any():
+        # a hand-merged file: rows without a name would be nobody's markers, which no observer box hides
+        ordered.append(path.stem if path.stem not in ordered else f"{path.stem} (unnamed)")
+        warnings.append(f"{path}: {int((observer < 0).sum())} rows have no observer name: read as observer "
+                        f"{ordered[-1]!r}")
+        observer = np.where(observer < 0, len(ordered) - 1, observer)
+    gaze = GazeData(data[:, 0].astype(np.int64), xs, ys, observer, ordered, n_frames, size, fps, str(path), skipped,
                     warnings=warnings)
+    _require_samples(gaze, path)
+    return gaze
+
+
+def _require_samples(gaze: GazeData, path: Path) -> None:
+    """No silent empty result: a file whose every sample falls off the video says so."""
+    if len(gaze):
+        return
+    w, h = gaze.size
+    if gaze.outside:
+        frames = f" ({gaze.outside_frames} more outside its frames)" if gaze.outside_frames else ""
+        raise GazeError(f"{path}: all {gaze.outside} samples fall outside the video's {w}x{h} picture{frames}: "
+                        "are they in another unit or for another video?")
+    raise GazeError(f"{path}: all {gaze.outside_frames} samples fall outside the video's {gaze.n_frames} frames "
+                    "(is `time_s` in seconds, and the gaze of this video?)")
+
+
+class PlainTable:
+    """The plain CSV's rows as a DictReader, whatever wrote it: UTF-8 or UTF-16 (with or without a
+    BOM), comma, semicolon or tab separated, decimal points or (German Excel's) decimal commas.
+    `#` lines are comments (gaze-convert states the fixation detector in one); `head` + a row's
+    `reader.line_num` is its line in the file."""
+
+    def __init__(self, reader: csv.DictReader, fields: dict[str, str], head: int, comma_decimal: bool,
+                 comments: list[str]):
+        self.reader, self.fields, self.head, self.comments = reader, fields, head, comments
+        self.number = (lambda text: float(text.replace(",", "."))) if comma_decimal else float
+
+    @classmethod
+    def open(cls, path: Path, required: bool = True) -> "PlainTable":
+        all_lines = read_lines(path, fallback="cp1252")[0]
+        head = next((k for k, line in enumerate(all_lines) if not line.startswith("#")), len(all_lines))
+        delimiter = sniff_delimiter(all_lines[head]) if head < len(all_lines) else ","
+        # later `#` lines are blanked (the reader skips blank rows), so its line numbers + head are the file's
+        body = ["" if line.startswith("#") else line for line in all_lines[head:]]
+        reader = csv.DictReader(io.StringIO("\n".join(body)), delimiter=delimiter)
+        fields = {(f or "").strip().lower(): f for f in (reader.fieldnames or [])}
+        if required and (not {"x", "y"} <= fields.keys() or not ({"frame", "time_s"} & fields.keys())):
+            raise GazeError(f"{path}: a gaze CSV needs columns x, y and frame or time_s; "
+                            f"found {', '.join(fields) or 'none'} (another layout: --columns time=...,x=...,y=...)")
+        comma = delimiter != "," and looks_comma_decimal(
+            [row.split(delimiter)[k] for row in body[1:200] if row for k in range(min(3, row.count(delimiter) + 1))])
+        return cls(reader, fields, head, bool(comma), all_lines[:head])
 
 
 def _fractions_of_the_frame(path: Path, xs: np.ndarray, ys: np.ndarray, lines: list[int]) -> bool:
