@@ -329,3 +329,25 @@ def test_cli_reads_gaze_without_events_through_a_detector(tmp_path, clip, capsys
     _, observers = read_csv(out / "aoi_observers.csv")
     left = next(r for r in observers if (r["aoi"], r["observer"]) == ("left", "a"))
     assert left["fixations"] == "1" and left["ttff_ms"] == "104"
+
+
+def test_cli_says_which_aoi_lies_wholly_outside_the_picture(tmp_path, clip, recording, capsys):
+    """"right" drawn in screen pixels (x 1450..1550 on the 640 x 360 clip): a warning naming the
+    file and the AOI, the figures of the others as before; every AOI outside: an error."""
+    aois = aoi_file(tmp_path)
+    assert cli.main(["aoi", str(clip), "--aois", str(aois), "--gaze", str(recording), "-o", str(tmp_path / "as_drawn"),
+                     "-q"]) == 0
+    assert "wholly outside" not in capsys.readouterr().err
+    aois.write_text(aois.read_text().replace("[[450, 50], [550, 150]]", "[[1450, 50], [1550, 150]]"))
+    out = tmp_path / "out"
+    assert cli.main(["aoi", str(clip), "--aois", str(aois), "--gaze", str(recording), "-o", str(out), "-q"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "wholly outside" in line]
+    assert len(said) == 1 and said[0].startswith(f"warning: {aois}: AOI 'right'") and "640x360" in said[0], said
+    for name in ("aoi_summary.csv", "aoi_observers.csv"):
+        left = [r for r in read_csv(out / name)[1] if r["aoi"] == "left"]
+        assert left and left == [r for r in read_csv(tmp_path / "as_drawn" / name)[1] if r["aoi"] == "left"]
+    aois.write_text(aois.read_text().replace("[[50, 50], [150, 150]]", "[[-150, 50], [-50, 150]]"))
+    assert cli.main(["aoi", str(clip), "--aois", str(aois), "--gaze", str(recording), "-o", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"{aois}: all 2 AOIs lie wholly outside the 640x360 picture" in err, err
+    assert not (tmp_path / "o2").exists()

@@ -124,3 +124,26 @@ def test_replace_keyframes_and_remove_keyframe():
     with pytest.raises(AoiError, match="no keyframes"):
         aoi.remove_keyframe(1)
     assert [k.frame for k in aoi.keyframes] == [1]
+
+
+def test_an_aoi_covering_no_pixel_of_the_picture_in_any_frame_is_outside_it():
+    """On a 10 x 8 picture the pixel points run over x 1..10, y 1..8 (pixel [i, j] at (j + 1, i + 1))."""
+    size, n = (10, 8), 20
+    screen = AOI("s", "rect", [Keyframe(1, True, ((300, 100), (500, 300)))])
+    assert screen.outside_picture(n, size) and screen.extent() == (300, 500, 100, 300)
+    # x 0..0.9 lies on the picture's left edge, yet left of the first pixel point (x = 1): no pixel
+    sliver = AOI("e", "rect", [Keyframe(1, True, ((0, 0), (0.9, 8)))])
+    assert sliver.outside_picture(n, size)
+    assert not AOI("p", "rect", [Keyframe(1, True, ((0, 0), (1, 1)))]).outside_picture(n, size)   # pixel [0, 0]
+    # within the picture's box, yet between the pixel rows y = 3 and y = 4 in every frame
+    between = AOI("b", "rect", [Keyframe(1, True, ((2, 3.2), (4, 3.8))), Keyframe(21, True, ((6, 3.2), (9, 3.8)))])
+    assert between.outside_picture(n, size)
+    # both keyframes off the picture, left and right of it: at frame 11 it stands at x 5..6, inside
+    crossing = AOI("c", "rect", [Keyframe(1, True, ((-15, 2), (-14, 3))), Keyframe(21, True, ((25, 2), (26, 3)))])
+    assert crossing.vertices_at(11) == ((5, 2), (6, 3)) and not crossing.outside_picture(n, size)
+    # inside, but on only once the video has ended (frame 30 of 20): never on, so not "outside"
+    late = AOI("l", "rect", [Keyframe(30, True, ((2, 2), (5, 5)))])
+    assert not late.outside_picture(n, size)
+    # inside while on, then moved off the picture while hidden: some frames cover pixels
+    hidden_off = AOI("h", "rect", [Keyframe(1, True, ((2, 2), (5, 5))), Keyframe(5, False, ((200, 200), (300, 300)))])
+    assert not hidden_off.outside_picture(n, size)

@@ -198,3 +198,54 @@ def test_ctrl_c_is_one_line_saying_the_cache_resumes(tmp_path, capsys, monkeypat
     assert predict(video, "-o", tmp_path / "out", cache=tmp_path / "cache") == 130
     line = error_line(capsys)
     assert line.startswith("salfom predict: interrupted") and "resume" in line
+
+
+def test_an_output_path_of_the_wrong_kind_is_named_and_nothing_is_left_behind(tmp_path):
+    from salfom_core.io.atomic import atomic_write_bytes, make_folder
+
+    taken = tmp_path / "taken"
+    (taken / "inside").mkdir(parents=True)
+    with pytest.raises(ConfigError) as caught:
+        atomic_write_bytes(taken, b"data")          # a folder where a file goes
+    assert str(caught.value).startswith(f"{taken}: is a folder") and "Errno" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]        # no temporary file left
+    assert [p.name for p in taken.iterdir()] == ["inside"]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for target in (notes / "x.csv", notes / "deeper" / "x.csv"):      # a file where a folder goes
+        with pytest.raises(ConfigError) as caught:
+            atomic_write_bytes(target, b"data")
+        assert str(caught.value).startswith(f"{notes}: is a file") and "Errno" not in str(caught.value)
+    with pytest.raises(ConfigError, match=f"^{notes}: is a file"):
+        make_folder(notes)
+    assert notes.read_text() == "mine"
+
+
+def test_a_training_run_whose_output_is_a_file_is_one_line_naming_it(tmp_path, capsys):
+    from salfom_core.io.synthetic import write_dataset
+
+    data = write_dataset(tmp_path / "dhf1k", "dhf1k", {"train": 1, "val": 1})
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    config = tmp_path / "run.toml"
+    config.write_text(f'[train]\ndata_root = "{data}"\noutput = "{notes}"\npreset = "salfom_tiny"\n'
+                      'epochs = 1\nnum_workers = 0\ndevice = "cpu"\n')
+    assert cli.main(["train", "--config", str(config)]) == 2
+    line = error_line(capsys)
+    assert line.startswith(f"salfom train: error: {notes}: is a file") and "Errno" not in line, line
+    assert notes.read_text() == "mine"
+
+
+def test_predict_names_a_folder_given_as_dot_or_dotdot_after_the_folder(tmp_path, monkeypatch):
+    from salfom_core.io.outputs import output_names, video_name
+
+    frames = tmp_path / "trial_07" / "frames"
+    frames.mkdir(parents=True)
+    clip = tmp_path / "trial_07" / "clip.mp4"
+    clip.write_bytes(b"")
+    monkeypatch.chdir(frames)
+    assert [video_name(Path(p)) for p in (".", "./", "..", "../frames/.", "../clip.mp4")] == \
+        ["frames", "frames", "trial_07", "frames", "clip"]
+    # `.` and the same folder by its name are one input, predicted once
+    videos, names, notes = output_names([Path("."), frames])
+    assert names == ["frames"] and len(videos) == 1 and "more than once" in notes[0]

@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..evaluation.metrics import imresize
-from ..io.atomic import atomic_write_bytes, atomic_write_text
+from ..io.atomic import atomic_write_bytes, atomic_write_text, make_folder
 from ..io.gaze import GazeData
 from .keyframes import AOI, AoiError
 from .shapes import Region, contains, region
@@ -383,8 +383,7 @@ def csv_text(columns: Sequence[str], rows: list[dict]) -> str:
 
 def write_csvs(figures: AoiFigures, out: str | Path) -> list[Path]:
     """aoi_observers.csv, aoi_frames.csv and aoi_summary.csv in `out`, each atomically."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(out)
     tables = ((OBSERVER_COLUMNS, figures.observer_rows()), (FRAME_COLUMNS, figures.frame_rows()),
               (SUMMARY_COLUMNS, figures.summary_rows()))
     paths = []

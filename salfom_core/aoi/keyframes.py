@@ -168,6 +168,37 @@ class AOI:
                 on[k.frame - 1:(nxt.frame - 1 if nxt else n_frames)] = True
         return on
 
+    def outside_picture(self, n_frames: int, size: tuple[int, int]) -> bool:
+        """True when the AOI is on somewhere in the video but covers no pixel of the `size` (W, H)
+        picture in any of those frames: drawn in screen pixels, or for another video. Its
+        share is then 0 in every frame, which looks like a result and is none.
+
+        Stops at the first frame with a pixel inside: one region for an AOI in the picture."""
+        active = np.flatnonzero(self.active_frames(n_frames))
+        if not active.size:
+            return False
+        # every shape it takes while on lies in the box of its active keyframes' vertices (it
+        # moves linearly between them), and the pixels stand at x 1..W, y 1..H: a box that
+        # misses them settles it without a region per frame
+        x0, x1, y0, y1 = self.extent()
+        if x1 < 1 or y1 < 1 or x0 > size[0] or y0 > size[1]:
+            return True
+        shapes = set()
+        for f in active:
+            vertices = self.vertices_at(int(f) + 1)
+            if vertices in shapes:
+                continue
+            if region(self.shape, vertices, size).pixels:
+                return False
+            shapes.add(vertices)
+        return bool(shapes)
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """(x0, x1, y0, y1): the box around the vertices of all its active keyframes."""
+        points = [v for k in self.keyframes if k.active for v in k.vertices]
+        xs, ys = [x for x, _y in points], [y for _x, y in points]
+        return min(xs), max(xs), min(ys), max(ys)
+
     def first_active_frame(self, n_frames: int | None = None) -> int | None:
         for k in self.keyframes:
             if k.active and (n_frames is None or k.frame <= n_frames):

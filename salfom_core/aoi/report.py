@@ -58,6 +58,7 @@ def aoi_report(video: str | os.PathLike, aois: str | os.PathLike, out: str | os.
             raise ConfigError(f"{aois}: the file holds no AOIs")
         if aoi_set.video and aoi_set.video != Path(video).name:
             warn(f"warning: {aois} was drawn on {aoi_set.video}, not {Path(video).name}")
+        _check_in_picture(aoi_set, aois, n_frames, size, warn)
         samples = None
         if gaze:
             samples = load_gaze_files(gaze, size, n_frames, source.clock, ScreenGeometry(*screen), options=gaze_options)
@@ -76,6 +77,26 @@ def aoi_report(video: str | os.PathLike, aois: str | os.PathLike, out: str | os.
         write_plot(figures, plot)
         written.append(str(plot))
     return AoiReport(figures, aoi_set, folder, written)
+
+
+def _check_in_picture(aoi_set: AoiSet, path, n_frames: int, size: tuple[int, int], warn) -> None:
+    """A warning naming each AOI that covers no pixel of the picture in any frame (its share is
+    0 throughout); an error when every AOI is such: the tables would measure nothing."""
+    outside = [a for a in aoi_set if a.outside_picture(n_frames, size)]
+    lines = [f"{path}: AOI {a.name!r} lies wholly outside the {size[0]}x{size[1]} picture in every frame "
+             f"(x {_span(a.extent()[:2])}, y {_span(a.extent()[2:])})" for a in outside]
+    why = "drawn in screen pixels, or on another video?"
+    if outside and len(outside) == len(aoi_set):
+        raise ConfigError(f"{lines[0]}: {why}" if len(lines) == 1 else
+                          f"{path}: all {len(lines)} AOIs lie wholly outside the {size[0]}x{size[1]} picture "
+                          f"in every frame ({', '.join(repr(a.name) for a in outside[:5])}"
+                          f"{', ...' if len(outside) > 5 else ''}): {why}")
+    for line in lines:
+        warn(f"warning: {line}: its share is 0 in every frame ({why})")
+
+
+def _span(bounds) -> str:
+    return f"{bounds[0]:g} to {bounds[1]:g}"
 
 
 def _check_unique(preds: Sequence[str]) -> None:

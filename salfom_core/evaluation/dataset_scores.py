@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..io.atomic import atomic_write_text
+from ..io.files import MAP_READING
 from . import metrics
 from .scoring import SEEDING, ModelScores, VideoScores, score_video_models, shuffled_auc_pool
 from .sources import CenterBiasMaps, PredictionRoot
@@ -131,7 +132,7 @@ def model_stamp(model, truth: GroundTruth) -> str:
     if isinstance(model, PredictionRoot):
         folder = model.folder if model.single else model.folder / truth.name
         files = list(folder.iterdir()) if folder.is_dir() else []
-        return f"{model.folder.resolve()}:{_files_stamp(files)}"
+        return f"{model.folder.resolve()}:{_files_stamp(files)}:maps{MAP_READING}"
     stamp = getattr(model, "stamp", None)
     return stamp(truth) if callable(stamp) else f"{type(model).__name__}:{model.name}"
 

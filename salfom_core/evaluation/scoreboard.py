@@ -128,6 +128,8 @@ def _model(pred: str, truths, warn):
     if unmatched:
         warn(f"{pred}: {len(unmatched)} folders match no video of the data, not scored: "
              f"{', '.join(unmatched[:5])}{' ...' if len(unmatched) > 5 else ''}")
+    for line in root.mismatches(truths):      # another video's maps, rotated maps, 0-based names
+        warn(line)
     return root
 
 

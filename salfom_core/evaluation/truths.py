@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.annotations import AnnotationFolder, find_annotations
-from ..io.files import list_images, natural_key
+from ..io.files import is_hidden, list_images, natural_key
 from ..io.gaze import GazeData
 from ..io.ground_truth import DHF1K_SIGMA, density_map
 from ..io.paths import VIDEO_SUFFIXES
@@ -103,7 +103,8 @@ def gaze_truths(folder: Path) -> list[GazeTruth]:
     from ..io.video import open_video
 
     truths = []
-    for video in sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES), key=natural_key):
+    for video in sorted((p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and not is_hidden(p)),
+                        key=natural_key):   # macOS `._clip.mp4` beside `._clip_gaze.csv` is no video
         gaze_path = gaze_beside(video)
         if gaze_path is None:
             continue

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GazeError
-from .files import list_images, numbered_files, read_grey, read_numbered_grey
+from .files import full_scale, list_images, numbered_files, read_grey, read_numbered_grey
 
 
 def read_fixation_file(path: Path) -> np.ndarray:
@@ -33,7 +33,7 @@ def read_fixation_file(path: Path) -> np.ndarray:
     image = read_grey(path)
     if image is None:
         raise GazeError(f"{path}: not a readable image")
-    return (image > 127).astype(np.uint8)
+    return (image > full_scale(image) / 2).astype(np.uint8)
 
 
 @dataclass
@@ -51,7 +51,7 @@ class AnnotationFolder:
     def gt_map(self, index: int) -> np.ndarray | None:
         """The continuous map as MATLAB's im2double reads it (float64 in 0..1), or None."""
         image = read_numbered_grey(self.map_files, index)
-        return None if image is None else image.astype(np.float64) / 255.0
+        return None if image is None else image.astype(np.float64) / full_scale(image)
 
     def fixations(self, index: int) -> np.ndarray | None:
         path = self.fixation_files.get(index)

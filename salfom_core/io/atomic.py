@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..errors import ConfigError
 from .disk import naming_full_disk
 
 STALE_TEMP_AGE_S = 30.0     # a temporary file untouched this long belongs to a write that was killed
@@ -40,7 +41,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", sync: bool = True):
     durable across a power cut (for bulk writes of many small files that a rerun can check)."""
     path = Path(path)
     with naming_full_disk(path.parent, path.name):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_file_target(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             if hasattr(os, "fchmod"):   # not on Windows, where the mode means little
@@ -55,6 +56,36 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", sync: bool = True):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def make_folder(folder: str | os.PathLike) -> Path:
+    """`mkdir -p folder`, with a plain error where a file stands in the way.
+
+    `mkdir` alone says "[Errno 17] File exists: 'notes.txt'" (a folder was asked for, not a file)
+    or "[Errno 20] Not a directory"; the user needs to know which path is a file."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is None:
+            raise
+        inside = "" if blocker == folder else f" (the folder {folder} would be inside it)"
+        raise ConfigError(f"{blocker}: is a file, and a folder is needed here{inside}: "
+                          "give another folder, or move the file") from None
+    return folder
+
+
+def prepare_file_target(path: str | os.PathLike) -> Path:
+    """Make `path`'s folder; a plain error where `path` is a folder or a file stands in its way.
+
+    A folder at `path` would otherwise fail at the final rename, naming the temporary file
+    ("Is a directory: '.taken.ne57611z.tmp' -> 'taken'"), which the user never made."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, and a file is written here: give a file name, or move the folder")
+    make_folder(path.parent)
+    return path
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, sync: bool = True) -> None:

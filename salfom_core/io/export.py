@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
-from .atomic import atomic_write_bytes
+from .atomic import atomic_write_bytes, make_folder, prepare_file_target
 from .overlay import BAND_RGB, blend, caption_band, draw_fixations, without_observers
 
 
@@ -32,7 +32,7 @@ def write_map_folder(store, folder: Path, progress: Callable[[int, int], None] |
     Maps left in the folder by an earlier run (a longer clip of the same name) are removed,
     so that the folder holds this video's maps and nothing that `evaluate` would score wrongly.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     written = set()
     for i in range(store.n_frames):
         saliency = store.read(i)
@@ -170,15 +170,14 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None] | No
     """
     import av
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = prepare_file_target(path)
     frames = frames or range(len(source))
     if panes is None:
         read = read_map if read_map is not None else (lambda _i: None)
         panes = [ExportPane(lambda i: (read(i), True), "", colormap, opacity, threshold)]
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
     w, h = export_size(source.info.width, source.info.height, len(panes), captions)
-    even_w, even_h = w - w % 2, h - h % 2          # yuv420p needs even sizes
+    even_w, even_h = w + w % 2, h + h % 2          # yuv420p needs even sizes: padded, not trimmed
     try:
         with av.open(str(tmp), "w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=_rate(fps or source.info.fps))
@@ -190,7 +189,7 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None] | No
                 image = compose_frame(frame, i, len(source), panes, captions=captions,
                                       fixations=without_observers(fixations, hidden_observers),
                                       marker_style=marker_style, marker_size=marker_size, decorate=decorate)
-                image = np.ascontiguousarray(image[:even_h, :even_w])
+                image = pad_to_even(image)
                 for packet in stream.encode(stamp(av.VideoFrame.from_ndarray(image, format="rgb24"), i)):
                     container.mux(packet)
                 yield n + 1, len(frames)
@@ -202,8 +201,20 @@ def iter_overlay_video(source, read_map: Callable[[int], np.ndarray | None] | No
             tmp.unlink()
 
 
+def pad_to_even(image: np.ndarray) -> np.ndarray:
+    """`image` with its last column and row repeated where its width or height is odd.
+
+    H.264 in yuv420p needs even sizes. Trimming instead would drop a column of the picture, and
+    all of it for a video one pixel wide (a 1-pixel-wide frame trimmed to width 0)."""
+    h, w = image.shape[:2]
+    if not (w % 2 or h % 2):
+        return np.ascontiguousarray(image)
+    pads = ((0, h % 2), (0, w % 2)) + ((0, 0),) * (image.ndim - 2)
+    return np.pad(image, pads, mode="edge")
+
+
 def export_size(width: int, height: int, n_panes: int = 1, captions: Captions = NO_CAPTIONS) -> tuple[int, int]:
-    """(width, height) of a composed export frame (before an MP4 trims it to even sizes)."""
+    """(width, height) of a composed export frame (before an MP4 pads it to even sizes)."""
     from .overlay import caption_band_height
 
     band = caption_band_height(width) if captions.any else 0

@@ -5,9 +5,17 @@ from pathlib import Path
 
 
 def video_name(path: Path) -> str:
-    """The name a video's outputs are called by: the file's stem, or a frame folder's name."""
+    """The name a video's outputs are called by: the file's stem, or a frame folder's name.
+
+    `.` and `..` have no name of their own (`Path('.').name` is ''), so a folder given that way
+    is named after the folder it resolves to; the root folder, which has none, is "root".
+    """
     path = Path(path)
-    return path.name if path.is_dir() else path.stem
+    if not path.is_dir():
+        return path.stem
+    if path.name not in ("", ".."):
+        return path.name
+    return path.resolve().name or "root"
 
 
 def output_names(videos: list[Path]) -> tuple[list[Path], list[str], list[str]]:

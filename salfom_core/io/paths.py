@@ -10,7 +10,7 @@ import enum
 import os
 from pathlib import Path
 
-from .files import IMAGE_SUFFIXES, list_images
+from .files import IMAGE_SUFFIXES, is_hidden, list_images
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
 GAZE_SUFFIXES = (".csv", ".txt", ".tsv", ".asc", ".edf")      # .edf: the gaze reader says how to convert it
@@ -78,7 +78,7 @@ def _is_gaze_folder(path: Path) -> bool:
     def recording(folder: Path) -> bool:
         return is_neon(folder) or core_export(folder) is not None
 
-    children = list(path.iterdir())
+    children = [p for p in path.iterdir() if not is_hidden(p)]       # macOS `._P1.txt` is no export
     return (any(p.is_file() and p.suffix.lower() in GAZE_FOLDER_SUFFIXES for p in children) or recording(path)
             or any(p.is_dir() and recording(p) for p in children))
 
@@ -107,8 +107,10 @@ def _is_greyscale(image_path: Path) -> bool:
 
 
 def require_videos(paths) -> None:
-    """Every path is a video or a frame folder (checked before any work starts)."""
+    """Every path is a video or a frame folder (checked before any work starts). A folder of
+    grey images is taken as frames here: `classify_path` guesses maps for it (what a drop on an
+    open video means), but greyscale stimuli are frames too and only the user knows which."""
     for path in paths:
         kind = classify_path(path)
-        if kind not in (PathKind.VIDEO, PathKind.FRAME_FOLDER):
+        if kind not in (PathKind.VIDEO, PathKind.FRAME_FOLDER, PathKind.MAPS):
             raise PathKindError(f"{path}: a {kind.value}, not a video or a folder of frames")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError
-from ..io.atomic import atomic_write_text
+from ..io.atomic import atomic_write_text, make_folder
 from ..io.outputs import video_name
 from .config import TrainConfig
 from .loop import JsonLog, StopFlag, train
@@ -92,7 +92,7 @@ def train_from_gaze(config: str | Path, sources: str | Path, resume: bool = Fals
     building the data (`resume=True` continues it)."""
     cfg = TrainConfig.from_toml(config)
     pairs = read_sources(sources)
-    Path(cfg.output).mkdir(parents=True, exist_ok=True)
+    make_folder(cfg.output)         # a file in the way: one line naming it, not "[Errno 17] File exists"
     log = JsonLog(Path(cfg.output) / "log.jsonl")
     stop = StopFlag()
     try:

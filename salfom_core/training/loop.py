@@ -172,7 +172,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     torch.manual_seed(cfg.seed + rank)
     out = Path(cfg.output)
     if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+        from ..io.atomic import make_folder
+
+        make_folder(out)        # a file in the way: one line naming it, not "[Errno 17] File exists"
     log = JsonLog(out / "log.jsonl" if rank == 0 else None)
     stop = StopFlag()
     try:
