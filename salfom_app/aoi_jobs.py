@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import thread_worker
 
 from salfom_core.aoi import AOI
-from salfom_core.aoi.figures import AoiFigures, AoiInputs, MapSource, SourceSeries, compute_figures
+from salfom_core.aoi.figures import GAZE, AoiFigures, AoiInputs, MapSource, SourceSeries, compute_figures
 
 from .aoi_state import AoiEditor
 from .state import Layer, ViewerState
@@ -124,14 +124,17 @@ class AoiFigureJobs(QObject):
             out.append((("gaze", self.gaze_serial), self.state.gaze))
         for layer in self.state.layers:
             if layer.visible:
-                # a layer still computing has more maps later: its figures are keyed by how many it has
-                out.append((("layer", self.serial(layer), layer.name, int(layer.done.sum())), layer))
+                # a layer still computing has more maps later: its figures are keyed by how many it has;
+                # never by its name, so that a renamed layer keeps its figures (and a job running
+                # through the rename lands under the new name)
+                out.append((("layer", self.serial(layer), int(layer.done.sum())), layer))
         return out
 
     def layer_maps(self, layer: Layer) -> LayerMaps:
         maps = self.maps.get(layer)
         if maps is None:
             maps = self.maps[layer] = LayerMaps(layer)
+        maps.name = layer.name          # its current name (read for messages and the exports' colours)
         return maps
 
     def serial(self, layer: Layer) -> int:
@@ -232,10 +235,13 @@ class AoiFigureJobs(QObject):
         figures, self.last_compute_s = result
         if self.closed or figures is None:          # cancelled
             return
-        by_source = {s.source: s for s in figures.series}
-        for key in keys:
-            source = "gaze" if key[0] == "gaze" else key[2]
-            self._remember(self.series, (geometry, key), by_source.get(source))
+        # one AOI's series come in the order of its inputs (gaze first, then the layers: `missing`'s
+        # order): matched by place, not by name (a layer may have been renamed meanwhile)
+        if len(figures.series) != len(keys):
+            self._failed(name, geometry, keys, RuntimeError(f"{len(figures.series)} series for {len(keys)} sources"))
+            return
+        for key, series in zip(keys, figures.series):
+            self._remember(self.series, (geometry, key), series)
             if key[0] == "gaze":
                 self._remember(self.observers, (geometry, key), list(figures.observers))
         self.computed += 1
@@ -271,8 +277,8 @@ class AoiFigureJobs(QObject):
     # ----------------------------------------------------------------- the figures as they stand
 
     def figures(self) -> AoiFigures | None:
-        """Every AOI's figures that are in, under the AOIs' current names, for the current
-        sources: what the table, the curves and the exports show."""
+        """Every AOI's figures that are in, under the AOIs' and the layers' current names, for
+        the current sources: what the table, the curves and the exports show."""
         if self.state.video is None:
             return None
         sources = self.sources()
@@ -281,10 +287,11 @@ class AoiFigureJobs(QObject):
         figures = AoiFigures(self.inputs(gaze, layers), self.editor.names())
         for aoi in self.editor.aois:
             geometry = geometry_key(aoi)
-            for key, _what in sources:
+            for key, what in sources:
                 series = self.series.get((geometry, key))
                 if series is not None:
-                    figures.series.append(dataclasses.replace(series, aoi=aoi.name))
+                    source = GAZE if key[0] == "gaze" else what.name      # the layer's name now
+                    figures.series.append(dataclasses.replace(series, aoi=aoi.name, source=source))
                 if key[0] == "gaze":
                     figures.observers.extend(dataclasses.replace(o, aoi=aoi.name)
                                              for o in self.observers.get((geometry, key), []))

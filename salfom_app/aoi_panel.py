@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from .aoi_layer import AoiOverlay
 from .aoi_state import AoiEditor
+from .contrast import WARNING_STYLE
 from .dataset_panel import NumberItem
 from .state import ViewerState
 
@@ -63,7 +64,7 @@ class AoiPanel(QWidget):
         self._filling = False
         self.message = QLabel()           # the last problem (a refused edit, a file that cannot be read)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #ffb020;")
+        self.message.setStyleSheet(WARNING_STYLE)      # 4.5:1 on any theme (contrast.py)
         self.message.setVisible(False)
         aois_box = QGroupBox("Areas of interest")
         column = QVBoxLayout(aois_box)

@@ -2,7 +2,6 @@
 AOI menu and the AOI file opened with each video (`install_aoi`)."""
 from __future__ import annotations
 
-
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence

@@ -40,7 +40,8 @@ from salfom_core.evaluation.sources import CenterBiasMaps, PredictionRoot
 from salfom_core.evaluation.truths import dataset_truths
 from salfom_core.io.observers import observer_count
 
-from .state import METRIC_LABELS
+from .contrast import error_html
+from .state import METRIC_LABELS, METRIC_TIPS
 
 FIRST_MODEL_COLUMN = 3        # video, frames, observers, then one column per model
 FOOT_METRICS = tuple(METRIC_LABELS)     # the main window's order (its summary table) in the foot too
@@ -140,6 +141,7 @@ class DatasetPanel(QWidget):
         self.metric = QComboBox()                    # the main window's names and order
         for key, label in METRIC_LABELS.items():
             self.metric.addItem(label, key)
+            self.metric.setItemData(self.metric.count() - 1, METRIC_TIPS[key], Qt.ToolTipRole)
         self.metric.setCurrentIndex(self.metric.findData("cc"))
         self.metric.currentIndexChanged.connect(lambda _i: self._fill_scores())
         self.table = QTableWidget(0, 2)
@@ -152,6 +154,8 @@ class DatasetPanel(QWidget):
         self.foot = QTableWidget(0, len(FOOT_METRICS) + 1)
         self.foot.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.foot.setHorizontalHeaderLabels(["frames", *(METRIC_LABELS[m] for m in FOOT_METRICS)])
+        for col, key in enumerate(FOOT_METRICS, start=1):
+            self.foot.horizontalHeaderItem(col).setToolTip(METRIC_TIPS[key])
         self.foot.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.foot.setMaximumHeight(130)
         self.foot.setMinimumHeight(60)
@@ -219,7 +223,7 @@ class DatasetPanel(QWidget):
 
     def _error(self, message: str) -> None:
         self.errors.append(message)
-        self.foot_note.setText(f"<span style='color:#c33'>{message}</span>")
+        self.foot_note.setText(error_html(message))        # 4.5:1 on any theme (contrast.py)
 
     # ----------------------------------------------------------------- scoring
 

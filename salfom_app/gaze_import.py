@@ -43,8 +43,10 @@ from superqt.utils import thread_worker
 
 from salfom_core.errors import ConfigError, GazeError
 from salfom_core.io.gaze import GazeInspection, GazeOptions, inspect_gaze, load_gaze
-from salfom_core.io.gaze.tracks import choose_stimulus
 from salfom_core.io.gaze.options import check_options
+from salfom_core.io.gaze.tracks import choose_stimulus
+
+from .contrast import ERROR_STYLE, WARNING_STYLE
 
 SETTINGS_PREFIX = "gaze_import"
 ALL = None                 # GazeOptions.participants: every participant (also those a file gains later)
@@ -335,7 +337,7 @@ class GazeImportDialog(QDialog):
         self.fixations_label = QLabel(m.fixations_text())
         self.notes = QLabel("\n".join(m.notes))
         self.notes.setWordWrap(True)
-        self.notes.setStyleSheet("color: #c08020;")
+        self.notes.setStyleSheet(WARNING_STYLE)        # 4.5:1 on any theme (contrast.py)
         self.notes.setVisible(bool(m.notes))
         form.addRow("Format", self.format_label)
         form.addRow("Fixations", self.fixations_label)
@@ -504,7 +506,7 @@ class GazeImportDialog(QDialog):
         self.counts = frame_counts(gaze, self.model.n_frames)
         self.strip_curve.setData(np.arange(self.model.n_frames + 1), self.counts)
         self.status.setText(error or self.model.summary(gaze))
-        self.status.setStyleSheet("color: #e05050;" if error else "")
+        self.status.setStyleSheet(ERROR_STYLE if error else "")
         self.import_button.setEnabled(not error)
         self.previews += 1
         self._show_frame()

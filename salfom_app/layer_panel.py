@@ -68,12 +68,20 @@ class LayerPanel(QWidget):
         self.list.itemChanged.connect(self._item_changed)
         self.list.currentRowChanged.connect(self._row_changed)
         self.ground_truth = QCheckBox("Ground-truth map")
+        self.ground_truth.setToolTip("The ground truth's density map, drawn above the layer's map")
         self.ground_truth.toggled.connect(lambda v: state.set_view(show_ground_truth=v))
+        self.gt_opacity = QSlider(Qt.Horizontal)
+        self.gt_opacity.setRange(0, 100)
+        self.gt_opacity.setToolTip("Opacity of the ground-truth map (0: the layer's map shows through)")
+        self.gt_opacity.valueChanged.connect(lambda v: state.set_view(gt_opacity=v / 100))
+        ground_truth = QHBoxLayout()
+        ground_truth.addWidget(self.ground_truth)
+        ground_truth.addWidget(self.gt_opacity, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addWidget(QLabel("Layers (tick to show)"))
         layout.addWidget(self.list, 1)
-        layout.addWidget(self.ground_truth)          # near the top: visible when the dock is short
+        layout.addLayout(ground_truth)               # near the top: visible when the dock is short
         layout.addWidget(self._layer_settings())
         layout.addLayout(self._job_controls())
         layout.addWidget(self.eta)
@@ -162,13 +170,17 @@ class LayerPanel(QWidget):
     def refresh(self) -> None:
         self._observed = follow_layers(self._observed, self.state.layers, self._layer_changed)
         self.list.blockSignals(True)
-        self.list.clear()
-        for layer in self.state.layers:
-            item = QListWidgetItem(layer.name)
-            item.setFlags(item.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsEditable)
-            item.setCheckState(Qt.Checked if layer.visible else Qt.Unchecked)
-            item.setToolTip(f"{layer.source or layer.kind}\n(double-click to rename)")
-            self.list.addItem(item)
+        rows = [(l.name, Qt.Checked if l.visible else Qt.Unchecked, f"{l.source or l.kind}\n(double-click to rename)")
+                for l in self.state.layers]
+        shown = [(i.text(), i.checkState(), i.toolTip()) for i in map(self.list.item, range(self.list.count()))]
+        if rows != shown:         # rebuilt only when they changed: a rebuild under a click kills its double-click
+            self.list.clear()
+            for name, checked, tip in rows:
+                item = QListWidgetItem(name)
+                item.setFlags(item.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsEditable)
+                item.setCheckState(checked)
+                item.setToolTip(tip)
+                self.list.addItem(item)
         if self.state.active in self.state.layers:
             self.list.setCurrentRow(self.state.layers.index(self.state.active))
         self.list.blockSignals(False)
@@ -239,13 +251,17 @@ class LayerPanel(QWidget):
 
     def _show_markers(self) -> None:
         s = self.state
-        widgets = (self.marker_style, self.marker_size, self.marker_opacity, self.fixations)
+        widgets = (self.marker_style, self.marker_size, self.marker_opacity, self.fixations, self.gt_opacity)
         for w in widgets:
             w.blockSignals(True)
         self.marker_style.setCurrentText(s.marker_style)
         self.marker_size.setValue(s.marker_size)
         self.marker_opacity.setValue(int(round(s.marker_opacity * 100)))
         self.fixations.setChecked(s.show_fixations)
+        self.gt_opacity.setValue(int(round(s.gt_opacity * 100)))
+        self.ground_truth.blockSignals(True)
+        self.ground_truth.setChecked(s.show_ground_truth)       # set elsewhere too (tests, --screenshot)
+        self.ground_truth.blockSignals(False)
         for w in widgets:
             w.blockSignals(False)
 
@@ -256,7 +272,8 @@ class LayerPanel(QWidget):
     def _view_changed(self, what) -> None:
         if set(what) & {"active", "compare"}:
             self.refresh()
-        if set(what) & {"marker_style", "marker_size", "marker_opacity", "show_fixations"}:
+        if set(what) & {"marker_style", "marker_size", "marker_opacity", "show_fixations", "gt_opacity",
+                         "show_ground_truth"}:
             self._show_markers()
         if "view_mode" in what:
             self.split.blockSignals(True)
@@ -307,4 +324,5 @@ class LayerPanel(QWidget):
         self.fixations.setToolTip(tip)
         has = self.state.truth is not None
         self.ground_truth.setEnabled(has)
+        self.gt_opacity.setEnabled(has)
         self.fixations.setEnabled(self.state.gaze is not None)

@@ -2,12 +2,13 @@
 Other parts of the app (weights, dataset panel, AOIs) add theirs with `window.add_action`."""
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from salfom_core.io.paths import VIDEO_SUFFIXES
 
 from .gaze_import import choose_and_import_gaze
+from .shortcuts import show_shortcuts
 
 MENUS = ("&File", "&Predict", "&View", "&Train", "&Help")      # menu bar order; add_action creates others
 
@@ -44,8 +45,7 @@ def build_menus(window) -> None:
     a("Predict", "Centre-bias baseline", s.run_center_bias)
     a("Predict", "SalFoM (loaded checkpoint)", lambda: s.run_salfom())
     a("Predict", "Cancel all predictions", lambda: s.inference.cancel_all())
-    a("View", "Single view", lambda: window.set_view_mode("single"))
-    a("View", "Side by side (compare two layers)", lambda: window.set_view_mode("split"))
+    add_view_modes(window)
     window.menu("View").addSeparator()
     window.interpolate_action = a("View", "Interpolate between computed frames",
                                 lambda on: window.state.set_view(interpolate=bool(on)))
@@ -54,6 +54,7 @@ def build_menus(window) -> None:
     window.menu("View").addSeparator()
     a("View", "Rename layer...", lambda: window.layer_panel.rename_selected())
     a("Train", "New run...", window.new_training_run)
+    a("Help", "Keyboard shortcuts", lambda: show_shortcuts(window), QKeySequence.HelpContents)
     a("Help", "About", lambda: QMessageBox.about(
         window, "SalFoM Studio", "SalFoM Studio: video saliency prediction with SalFoM (ICPR 2024)."))
 
@@ -68,6 +69,25 @@ def add_caption_entries(window, export) -> None:
         action.setCheckable(True)
         action.setChecked(getattr(window.exporter.captions, key))
         window.caption_actions[key] = action
+
+
+def add_view_modes(window) -> None:
+    """View > Single view / Side by side: checkable, one at a time, and ticked as the state says
+    whatever changed the mode (the Layers panel's box, the command line, a restored setting)."""
+    group = QActionGroup(window)
+    group.setExclusive(True)
+    window.view_mode_actions = {}
+    for mode, text in (("single", "Single view"), ("split", "Side by side (compare two layers)")):
+        action = window.add_action("View", text, lambda _on=False, mode=mode: window.set_view_mode(mode))
+        action.setCheckable(True)
+        action.setActionGroup(group)
+        window.view_mode_actions[mode] = action
+
+    def show_mode(what=("view_mode",)) -> None:
+        if "view_mode" in what:
+            window.view_mode_actions[window.state.view_mode].setChecked(True)
+    window.state.view_changed.connect(show_mode)
+    show_mode()
 
 
 def choose_video(window) -> None:

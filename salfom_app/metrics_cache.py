@@ -19,6 +19,7 @@ import numpy as np
 
 from salfom_core.evaluation.dataset_scores import truth_stamp
 from salfom_core.evaluation.scoring import SEEDING
+from salfom_core.io.files import MAP_READING
 
 
 def metrics_root(prediction_cache: str | Path | None) -> Path:
@@ -34,7 +35,7 @@ def folder_maps_key(files, size: tuple[int, int]) -> str:
     for path in sorted(str(p) for p in files):
         st = os.stat(path)
         h.update(f"{path}:{st.st_size}:{st.st_mtime_ns};".encode())
-    return f"folder:{h.hexdigest()[:24]}:{size[0]}x{size[1]}"
+    return f"folder{MAP_READING}:{h.hexdigest()[:24]}:{size[0]}x{size[1]}"     # a new reading: scored again
 
 
 class FrameMetricsCache:

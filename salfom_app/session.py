@@ -7,6 +7,7 @@ on a checkpoint error, never because a video, gaze or cache failed.
 from __future__ import annotations
 
 import dataclasses
+import time
 from functools import partial
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from salfom_core.evaluation.truths import AnnotationTruth, GazeTruth
 from salfom_core.inference.engine import CenterBiasPredictor, EngineSettings, pick_device
 from salfom_core.inference.model_cache import cached_salfom_predictor
 from salfom_core.io.annotations import find_annotations
+from salfom_core.io.files import as_uint8_map
 from salfom_core.io.gaze import GazeOptions, load_gaze, read_annotation_folder
 from salfom_core.io.paths import PathKind, PathKindError, classify_path
 from salfom_core.io.video import open_video
@@ -32,7 +34,10 @@ from .weights_dialog import installed_checkpoint
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 DEMO_VIDEO = RESOURCES / "demo" / "demo.mp4"
 STYLE = ("colormap", "opacity", "threshold")
-VIEW_REMEMBERED = ("marker_style", "marker_size", "marker_opacity")
+SAVED_LAYERS = "layers"          # settings: layer identity -> what the user made of it (name, colour, style)
+SAVED_LAYERS_KEPT = 1000         # the most recently changed are kept
+VIEW_REMEMBERED = ("marker_style", "marker_size", "marker_opacity", "gt_opacity")
+CENTER_BIAS_SOURCE = "built-in baseline"
 NO_CHECKPOINT = ("No SalFoM checkpoint is loaded: showing the centre-bias baseline. Get the official DHF1K "
                  "weights (Help > Get the SalFoM weights...), load a file (File > Load checkpoint...), or train "
                  "one here (Train > New run...).")
@@ -147,29 +152,41 @@ class Session(QObject):
             self.error.emit("Cannot read maps", str(exc))
             return None
         size = (s.video.info.width, s.video.info.height)
+        try:
+            mismatches = folder.mismatches(s.n_frames, size)
+        except Exception as exc:
+            self.error.emit("Cannot read maps", str(exc))
+            return None
 
         def read(i, folder=folder, size=size):
             m = folder.read(i)
             if m is not None and (m.shape[1], m.shape[0]) != size:
                 import cv2
                 m = cv2.resize(m, size, interpolation=cv2.INTER_LINEAR)
-            return m
+            return None if m is None else as_uint8_map(m)      # 16-bit and float maps: peak 255
 
-        layer = Layer(self._folder_layer_name(Path(path)), "folder", s.n_frames, read, source=str(path),
-                      maps_key=folder_maps_key(folder.files.values(), size))
+        layer = Layer(self._layer_name("folder", str(path), Path(path).name, Path(path)), "folder", s.n_frames,
+                      read, source=str(path), maps_key=folder_maps_key(folder.files.values(), size))
         layer.done[[i for i in folder.files if i < s.n_frames]] = True
         self._prepare_layer(layer)
         self._add_and_show(layer)
+        if mismatches:           # said, not refused: another video's or rotated maps, 0-based names
+            self.error.emit("Maps added", "\n".join(mismatches))
         return layer
 
-    def _folder_layer_name(self, path: Path) -> str:
-        """The folder's name; the same folder added again replaces its layer, another folder of
-        the same name (`mA/maps`, `mB/maps`) gets its own, named with its parent."""
-        same = next((l for l in self.state.layers if l.kind == "folder"
-                     and Path(l.source).resolve() == path.resolve()), None)
+    def _layer_name(self, kind: str, source: str, default: str, folder: Path | None = None) -> str:
+        """The name a new layer takes: the open layer's of the same source (it is replaced: the same
+        folder added again, the same checkpoint run again); else the name the user gave this source
+        (kept across sessions), else `default`; another layer's name is never taken: another folder
+        of the same name (`mA/maps`, `mB/maps`) is named with its parent, a saved name gets a number."""
+        identity = layer_identity(kind, source)
+        same = next((l for l in self.state.layers if layer_identity(l.kind, l.source) == identity), None)
         if same is not None:
             return same.name
-        return self.state.distinct_name(path.name, path)
+        saved = self._saved_layer(identity).get("name")
+        if isinstance(saved, str) and saved.strip():
+            return self.state.distinct_name(saved.strip())
+        return self.state.distinct_name(default, folder)
 
     def _add_and_show(self, layer: Layer) -> None:
         before = self.state.active
@@ -198,6 +215,7 @@ class Session(QObject):
     def _layer_renamed(self, layer: Layer, old: str) -> None:
         if old in self.inference.workers:          # its job keeps running under the new name
             self.inference.workers[layer.name] = self.inference.workers.pop(old)
+        self._save_layer(layer, name=layer.name)
 
     def open_any(self, path) -> None:
         """Drop, recent file or command line: one decision of what a path is (salfom_core.io.paths)."""
@@ -226,8 +244,9 @@ class Session(QObject):
 
     def run_center_bias(self) -> None:
         if self.state.video is not None:
-            self._show_new(self.inference.start("Centre bias", "center-bias", CenterBiasPredictor,
-                                                "built-in baseline", EngineSettings(batch_size=64)))
+            name = self._layer_name("center-bias", CENTER_BIAS_SOURCE, "Centre bias")
+            self._show_new(self.inference.start(name, "center-bias", CenterBiasPredictor,
+                                                CENTER_BIAS_SOURCE, EngineSettings(batch_size=64)))
 
     def run_salfom(self, checkpoint: str | None = None, allow_partial: bool = False) -> None:
         checkpoint = str(checkpoint or self.checkpoint or "")
@@ -237,7 +256,7 @@ class Session(QObject):
         if self.state.video is None:
             return
         device = str(pick_device())
-        name = f"SalFoM ({Path(checkpoint).stem})"
+        name = self._layer_name("salfom", checkpoint, f"SalFoM ({Path(checkpoint).stem})")
         # the model loads in the worker thread: a 1.6 GB checkpoint never blocks the GUI
         predictor = partial(cached_salfom_predictor, checkpoint, device, allow_partial=allow_partial)
         self._show_new(self.inference.start(name, "salfom", predictor, checkpoint,
@@ -299,12 +318,49 @@ class Session(QObject):
     # ----------------------------------------------------------------- layer styles
 
     def _prepare_layer(self, layer: Layer) -> None:
-        """A new layer looks as the user last left a layer of its kind (kept across restarts)."""
-        saved = self.settings.value(f"layer_style/{layer.kind}")
-        if isinstance(saved, dict):
+        """A new layer looks as the user last left this source's layer (its folder, its checkpoint),
+        else as the user last left a layer of its kind (kept across restarts); it takes the colour
+        it had unless another layer has it now."""
+        saved = self._saved_layer(layer_identity(layer.kind, layer.source)) or \
+            self.settings.value(f"layer_style/{layer.kind}")
+        if not isinstance(saved, dict):
+            return
+        try:
             layer.colormap = str(saved.get("colormap", layer.colormap))
             layer.opacity = float(saved.get("opacity", layer.opacity))
             layer.threshold = float(saved.get("threshold", layer.threshold))
+            colour = tuple(int(c) for c in saved.get("colour") or ())
+        except (TypeError, ValueError):
+            return                                   # settings of another version: the defaults
+        others = [l.colour for l in self.state.layers if l.name != layer.name]    # a replaced layer's is free
+        if len(colour) == 3 and colour not in others:
+            layer.colour = colour
+
+    def _saved_layers(self) -> dict:
+        saved = self.settings.value(SAVED_LAYERS)
+        return saved if isinstance(saved, dict) else {}
+
+    def _saved_layer(self, identity: str) -> dict:
+        record = self._saved_layers().get(identity)
+        return record if isinstance(record, dict) else {}
+
+    def _save_layer(self, layer: Layer, **extra) -> None:
+        """What the user made of this source's layer (a name given, a style chosen; its colour), kept
+        for the next time it is added, in this session or another; a name is written to disk at
+        once (a crash after a rename loses nothing) and kept until the user gives another."""
+        identity = layer_identity(layer.kind, layer.source)
+        saved = self._saved_layers()
+        record = {**self._saved_layer(identity), **{k: getattr(layer, k) for k in STYLE}, **extra}
+        if layer.colour is not None:
+            record["colour"] = list(layer.colour)
+        record["saved_at"] = time.time()             # the settings keep keys sorted: the age says which go first
+        saved[identity] = record
+        if len(saved) > SAVED_LAYERS_KEPT:
+            newest = sorted(saved, key=lambda k: _age_key(saved[k]))[-SAVED_LAYERS_KEPT:]
+            saved = {k: saved[k] for k in newest}
+        self.settings.setValue(SAVED_LAYERS, saved)
+        if "name" in extra:
+            self.settings.sync()
 
     def _restore_view(self) -> None:
         """Fixation marker settings come back in the next session."""
@@ -327,6 +383,7 @@ class Session(QObject):
     def _save_style(self, layer: Layer, what) -> None:
         if set(what) & set(STYLE):
             self.settings.setValue(f"layer_style/{layer.kind}", {k: getattr(layer, k) for k in STYLE})
+            self._save_layer(layer)
 
     # ----------------------------------------------------------------- status
 
@@ -338,6 +395,21 @@ class Session(QObject):
         """Stop every job (the window closes); returns the workers to wait for."""
         extra = [self._checking] if self._checking is not None and self._checking.is_running else []
         return self.inference.shutdown() + self.metrics.shutdown() + extra
+
+
+def _age_key(record) -> float:
+    try:
+        return float(record.get("saved_at", 0)) if isinstance(record, dict) else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def layer_identity(kind: str, source: str) -> str:
+    """What a layer's saved name, colour and style belong to: its maps folder or its checkpoint
+    (the resolved path: the same folder however it was reached); the centre bias is one."""
+    if kind in ("folder", "salfom") and source:
+        return f"{kind}:{Path(source).resolve()}"
+    return kind
 
 
 def gaze_beside(video: Path) -> str | None:

@@ -20,9 +20,24 @@ from salfom_core.io.overlay import MARKER_STYLES
 
 METRIC_LABELS = {"cc": "CC", "nss": "NSS", "sim": "SIM", "auc_judd": "AUC-Judd", "auc_shuffled": "sAUC",
                  "kld": "KLD"}
+# what each metric measures and which way is better: the tooltip of every place that names a metric
+METRIC_TIPS = {
+    "cc": "CC: linear correlation between the prediction and the ground-truth density map (-1 to 1); "
+          "higher is better",
+    "nss": "NSS: the standardised prediction's mean at the fixated pixels (0 is chance); higher is better",
+    "sim": "SIM: histogram intersection of the prediction and the ground-truth density as distributions "
+           "(0 to 1); higher is better",
+    "auc_judd": "AUC-Judd: area under the ROC curve of fixated against all other pixels (0.5 is chance, "
+                "1 perfect); higher is better",
+    "auc_shuffled": "sAUC: shuffled AUC, the negatives are other frames' fixations, so a centre bias gains "
+                    "nothing (0.5 is chance); higher is better",
+    "kld": "KLD: Kullback-Leibler divergence of the ground-truth density from the prediction (0 is identical); "
+           "lower is better"}
 VIEW_MODES = ("single", "split")          # one pane, or two layers side by side
 # curve colours, in the order layers take them (colour-blind-friendly enough, bright on the dark plot)
 LAYER_PENS = [(255, 170, 0), (80, 200, 255), (255, 90, 160), (140, 230, 100), (200, 160, 255)]
+GAZE_SOURCE = "gaze"           # the gaze's name in the AOI figures (salfom_core.aoi.figures.GAZE): no layer's
+MAX_LAYER_NAME = 60            # characters: the summary table and the legends still show the figures beside it
 
 
 class LayerNameError(SalfomError):
@@ -123,8 +138,8 @@ class ViewerState:
     __slots__ = ("video", "video_path", "synthetic", "frame", "playing", "speed", "layers", "active", "compare",
                  "gaze", "truth", "truth_source", "show_fixations", "show_ground_truth", "view_mode",
                  "curve_metric", "marker_style", "marker_size", "marker_opacity", "hidden_observers",
-                 "interpolate", "layer_renamed", "video_changed", "frame_changed", "layers_changed", "truth_changed",
-                 "view_changed", "playing_changed", "speed_changed")
+                 "interpolate", "gt_opacity", "layer_renamed", "video_changed", "frame_changed", "layers_changed",
+                 "truth_changed", "view_changed", "playing_changed", "speed_changed")
 
     def __init__(self):
         self.video = None                 # salfom_core.io.video.VideoSource (the GUI thread's reader)
@@ -145,6 +160,7 @@ class ViewerState:
         self.marker_opacity = 0.9
         self.hidden_observers: frozenset[int] = frozenset()   # observers whose markers are hidden
         self.show_ground_truth = False
+        self.gt_opacity = 0.7             # the ground-truth map, drawn above the prediction
         self.view_mode = "single"
         self.interpolate = True            # blends between computed frames (View menu)
         self.curve_metric = "cc"
@@ -235,14 +251,17 @@ class ViewerState:
     def distinct_name(self, name: str, folder: Path | None = None) -> str:
         """`name` when no layer has it; else `parent/name` (two `maps` folders: `mA/maps`, `mB/maps`);
         else a number appended."""
-        if self.layer(name) is None:
+        if not self._taken(name):
             return name
         if folder is not None and folder.parent.name:
             name = f"{folder.parent.name}/{name}"
         base, k = name, 2
-        while self.layer(name) is not None:
+        while self._taken(name):
             name, k = f"{base} ({k})", k + 1
         return name
+
+    def _taken(self, name: str) -> bool:
+        return self.layer(name) is not None or name == GAZE_SOURCE
 
     def rename_layer(self, layer: Layer, name: str) -> None:
         """The layer's name everywhere (list, curves, table, exports); an empty or taken name is an error."""
@@ -251,6 +270,10 @@ class ViewerState:
             return
         if not name:
             raise LayerNameError("a layer needs a name")
+        if name == GAZE_SOURCE:
+            raise LayerNameError(f"{name!r} names the gaze in the AOI figures: choose another name")
+        if len(name) > MAX_LAYER_NAME:
+            raise LayerNameError(f"a layer name has at most {MAX_LAYER_NAME} characters (this one has {len(name)})")
         if self.layer(name) is not None:
             raise LayerNameError(f"a layer is already named {name!r}")
         old = layer.name
@@ -304,7 +327,7 @@ class ViewerState:
         self.truth_changed.emit()
 
     VIEW_SETTINGS = ("show_fixations", "show_ground_truth", "view_mode", "curve_metric", "marker_style",
-                     "marker_size", "marker_opacity", "hidden_observers", "interpolate")
+                     "marker_size", "marker_opacity", "hidden_observers", "interpolate", "gt_opacity")
 
     def set_view(self, **values) -> None:
         """Change view settings (names in VIEW_SETTINGS); emits view_changed with what changed."""
@@ -317,6 +340,8 @@ class ViewerState:
             raise ValueError(f"marker style must be one of {MARKER_STYLES}, not {values['marker_style']!r}")
         if "curve_metric" in values and values["curve_metric"] not in METRIC_LABELS:
             raise ValueError(f"curve metric must be one of {tuple(METRIC_LABELS)}, not {values['curve_metric']!r}")
+        if "gt_opacity" in values and not 0 <= values["gt_opacity"] <= 1:
+            raise ValueError(f"ground-truth opacity must be in 0..1, not {values['gt_opacity']!r}")
         changed = tuple(k for k, v in values.items() if getattr(self, k) != v)
         for key in changed:
             setattr(self, key, values[key])
@@ -343,15 +368,25 @@ class ViewerState:
             return None, None
         return self.truth.fixations(frame), self.truth.gt_map(frame)
 
-    def worst_frame(self, layer: Layer, metric: str, direction: int) -> int | None:
-        """The next (direction=+1) or previous (-1) frame, from the playhead, that is among the
-        worst tenth of `layer` by `metric` (the lowest values; the highest for KLD)."""
+    @staticmethod
+    def worst_threshold(layer: Layer, metric: str) -> float | None:
+        """The value that bounds `layer`'s worst tenth by `metric` among its scored frames: at
+        most it (at least it for KLD, where lower is better); None with no values."""
         values = layer.metrics.get(metric)
         if values is None or np.all(np.isnan(values)):
             return None
         scores = -values if metric == "kld" else values
-        cutoff = np.nanpercentile(scores, 10)
-        bad = np.flatnonzero(scores <= cutoff)
+        cutoff = float(np.nanpercentile(scores, 10))
+        return -cutoff if metric == "kld" else cutoff
+
+    def worst_frame(self, layer: Layer, metric: str, direction: int) -> int | None:
+        """The next (direction=+1) or previous (-1) frame, from the playhead, that is among the
+        worst tenth of `layer` by `metric` (the lowest values; the highest for KLD)."""
+        cutoff = self.worst_threshold(layer, metric)
+        if cutoff is None:
+            return None
+        values = layer.metrics[metric]
+        bad = np.flatnonzero(values >= cutoff if metric == "kld" else values <= cutoff)
         ahead = bad[bad > self.frame] if direction > 0 else bad[bad < self.frame][::-1]
         return int(ahead[0]) if len(ahead) else None
 

@@ -10,11 +10,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from .interpolated import strip_colours
+from .contrast import WARNING_STYLE
+from .interpolated import EXACT_ARGB, INTERPOLATED_ARGB, MISSING_ARGB, strip_colours
 from .state import Layer, ViewerState
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -44,6 +46,42 @@ class ComputedStrip(QWidget):
             image = QImage(row.tobytes(), len(self.done), 1, QImage.Format_ARGB32)
             painter.drawImage(self.rect(), image)
         painter.end()
+
+
+STRIP_LEGEND = ((EXACT_ARGB, "computed", "the model's own map of these frames (scored in the metrics)"),
+                (INTERPOLATED_ARGB, "interpolated", "a blend of the nearest computed frames is shown; never scored"),
+                (MISSING_ARGB, "not computed yet", "no map yet"))
+
+
+class StripLegend(QWidget):
+    """What the strip's colours mean: a swatch of each (the strip's own colours) and its name."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        self.entries: dict[str, tuple[QLabel, QLabel]] = {}
+        small = self.font()
+        small.setPointSizeF(small.pointSizeF() * 0.85)
+        for argb, name, tip in STRIP_LEGEND:
+            swatch = QLabel()
+            swatch.setFixedSize(14, 8)
+            # a dark rim: the grey swatch reads apart from the window's grey
+            swatch.setStyleSheet(f"background: #{argb & 0xFFFFFF:06x}; border: 1px solid #202020;")
+            label = QLabel(name)
+            label.setFont(small)
+            for widget in (swatch, label):
+                widget.setToolTip(f"The strip under the timeline: {tip}")
+                row.addWidget(widget)
+            row.addSpacing(8)
+            self.entries[name] = (swatch, label)
+        row.addStretch(1)
+
+    def set_interpolate(self, interpolate: bool) -> None:
+        """Blends off: the strip shows none, the legend names none."""
+        for widget in self.entries["interpolated"]:
+            widget.setVisible(interpolate)
 
 
 class KeyframeTicks(QWidget):
@@ -100,8 +138,17 @@ class Timeline(QWidget):
         self.slider.setFocusPolicy(Qt.NoFocus)      # arrow keys belong to the window's shortcuts
         self.slider.valueChanged.connect(self._slider_moved)
         self.slider.sliderPressed.connect(lambda: state.set_playing(False))   # dragging pauses
+        # the frame number, 1-based as everywhere the app names a frame: typing one jumps there
+        self.frame_box = QSpinBox()
+        self.frame_box.setPrefix("frame ")
+        self.frame_box.setRange(1, 1)
+        self.frame_box.setKeyboardTracking(False)        # "391" jumps once, on Enter, not to 3 and 39 first
+        self.frame_box.setToolTip("The frame shown: type a number and press Enter to go there")
+        self.frame_box.valueChanged.connect(lambda value: state.set_frame(value - 1))
+        # Enter done: the arrow keys and Space go back to the playhead
+        self.frame_box.editingFinished.connect(self.frame_box.clearFocus)
         self.position = QLabel("-")
-        self.position.setMinimumWidth(190)
+        self.position.setMinimumWidth(120)
         self.speed = QComboBox()
         self.speed.setFocusPolicy(Qt.NoFocus)
         for s in SPEEDS:
@@ -109,10 +156,11 @@ class Timeline(QWidget):
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
         self.speed.currentIndexChanged.connect(lambda i: state.set_speed(SPEEDS[i]))
         self.strip = ComputedStrip()
+        self.strip_legend = StripLegend()
         self.keyframes = KeyframeTicks()          # the selected AOI's keyframes (aoi_tools.py fills it)
         self.keyframes.jump.connect(state.set_frame)
         self.warning = QLabel()             # a damaged video: only part of it decodes
-        self.warning.setStyleSheet("color: #ffb020;")
+        self.warning.setStyleSheet(WARNING_STYLE)      # readable on any theme (contrast.py)
         self.warning.setWordWrap(True)
         self.warning.setVisible(False)
         row = QHBoxLayout()
@@ -122,7 +170,9 @@ class Timeline(QWidget):
         column.addWidget(self.slider)
         column.addWidget(self.strip)
         column.addWidget(self.keyframes)
+        column.addWidget(self.strip_legend)
         row.addLayout(column, 1)
+        row.addWidget(self.frame_box)
         row.addWidget(self.position)
         row.addWidget(self.speed)
         layout = QVBoxLayout(self)
@@ -157,6 +207,7 @@ class Timeline(QWidget):
         if self._observed is not None:
             self._observed.changed.connect(self._active_progress)
         self.strip.set_done(self._observed.done if self._observed is not None else None, self.state.interpolate)
+        self.strip_legend.set_interpolate(self.state.interpolate)
 
     def _active_progress(self, layer: Layer, what) -> None:
         if "progress" in what or "read" in what:
@@ -167,6 +218,9 @@ class Timeline(QWidget):
         self.slider.setRange(0, max(0, self.state.n_frames - 1))
         self.slider.setValue(0)
         self.slider.blockSignals(False)
+        self.frame_box.blockSignals(True)
+        self.frame_box.setRange(1, max(1, self.state.n_frames))
+        self.frame_box.blockSignals(False)
         self._frame_changed(0)
 
     def _slider_moved(self, value: int):
@@ -177,5 +231,9 @@ class Timeline(QWidget):
             self.slider.blockSignals(True)
             self.slider.setValue(frame)
             self.slider.blockSignals(False)
+        if self.frame_box.value() != frame + 1:
+            self.frame_box.blockSignals(True)
+            self.frame_box.setValue(frame + 1)
+            self.frame_box.blockSignals(False)
         n = self.state.n_frames
-        self.position.setText(f"frame {frame + 1} / {n}   {self.state.time_s(frame):6.2f} s" if n else "-")
+        self.position.setText(f"/ {n}   {self.state.time_s(frame):6.2f} s" if n else "-")

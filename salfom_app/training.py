@@ -44,6 +44,8 @@ from salfom_core.models.weights import default_encoder
 from salfom_core.training.config import TrainConfig
 from salfom_core.training.from_gaze import DATA_FOLDER, write_sources
 
+from .contrast import ERROR_STYLE
+
 
 def _path_row(edit: QLineEdit, folder: bool, parent) -> QWidget:
     button = QPushButton("...")
@@ -113,7 +115,8 @@ class NewRunDialog(QDialog):
         form.addRow("Device", self.device)
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #ff7070")
+        self.error.setStyleSheet(ERROR_STYLE)          # 4.5:1 on any theme (contrast.py)
+        self.error.setVisible(False)                   # no empty red box
         # paths are long: the fields are wide enough for the default output path in full
         for edit in (self.output, self.umt, self.data_root):
             edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(self.output.text()) + 24)
@@ -169,6 +172,7 @@ class NewRunDialog(QDialog):
                 discover(cfg.data_root, cfg.layout, "val")
         except (DatasetError, OSError) as exc:
             self.error.setText(str(exc))
+            self.error.setVisible(True)
             return
         self.accept()
 

@@ -7,19 +7,27 @@ the table.
 """
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from salfom_core.evaluation.truths import GazeTruth
 from salfom_core.io.overlay import colormap_lut, observer_colour, one_per_observer
 
+from .curves import metric_reading
 from .interpolated import LABEL, DisplayReader, is_blend, stale
 from .state import Layer, ViewerState, follow_layers
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+GT_COLORMAP = "viridis"           # the ground truth's colours: unlike any layer's default (jet)
+PARTIAL_COLOUR = "#b4b4b4"        # a value not known yet: lighter than the label's white
+LABEL_FILL = (0, 0, 0, 200)
 
 
 def heat_lut(colormap: str, threshold: float = 0.0) -> np.ndarray:
@@ -32,7 +40,8 @@ def heat_lut(colormap: str, threshold: float = 0.0) -> np.ndarray:
 
 
 class Pane:
-    """One PlotItem holding the frame, a heatmap, the GT map and the fixation dots."""
+    """One PlotItem holding the frame, a heatmap, the GT map above it and the fixation dots;
+    its label names the layer and the playhead's value of the selected metric."""
 
     def __init__(self, plot: pg.PlotItem):
         self.plot = plot
@@ -48,14 +57,21 @@ class Pane:
         # any heatmap colour; rings and crosses leave the map under their centre visible
         self.outline = pg.ScatterPlotItem(pxMode=True)
         self.dots = pg.ScatterPlotItem(pxMode=True)
-        for z, item in enumerate((self.frame, self.gt, self.heat, self.outline, self.dots)):
+        # the ground truth above the prediction: with its own opacity it is seen whatever the heatmap
+        for z, item in enumerate((self.frame, self.heat, self.gt, self.outline, self.dots)):
             item.setZValue(z)
             plot.addItem(item)
-        self.gt.setLookupTable(heat_lut("viridis"))
-        self.label = pg.TextItem(anchor=(0, 0), color=(255, 255, 255), fill=(0, 0, 0, 140))
-        self.label.setZValue(10)
-        plot.addItem(self.label)
+        self.gt.setLookupTable(heat_lut(GT_COLORMAP))
+        # labels on a near-opaque black: white text 11:1 and the lighter partial text 5.7:1 even
+        # over a white frame
+        self.label = pg.TextItem(anchor=(0, 0), color=(255, 255, 255), fill=LABEL_FILL)
+        self.gt_label = pg.TextItem(anchor=(0, 1), color=(255, 255, 255), fill=LABEL_FILL)
+        for label in (self.label, self.gt_label):
+            label.setZValue(10)
+            plot.addItem(label)
+        self._label_html = None
         self.layer: Layer | None = None
+        self.bundle = None
         self._size = None
         # the frame fills the pane (as large as its aspect ratio allows) until the user zooms or
         # pans; a pane resized by the layout (split view, window size) fits again
@@ -91,15 +107,35 @@ class Pane:
         self.recolour()
         show_gt = state.show_ground_truth and bundle.gt_map is not None
         if show_gt:
-            self.gt.setImage((bundle.gt_map * 255).astype(np.uint8), autoLevels=False, levels=(0, 255))
+            self.gt.setImage(np.rint(bundle.gt_map * 255).astype(np.uint8), autoLevels=False, levels=(0, 255))
             self.gt.setRect(0, 0, w, h)
-            self.gt.setOpacity(0.7)
+        self.gt.setOpacity(state.gt_opacity)
         self.gt.setVisible(show_gt)
+        self.gt_label.setText(truth_label(state, bundle.gt_map) if state.show_ground_truth else "")
+        self.gt_label.setVisible(state.show_ground_truth and state.truth is not None)
+        self.gt_label.setPos(4, h - 4)
         self._dots(bundle, state)
-        status = layer_status(layer, saliency is not None) if layer is not None else ""
-        if layer is not None and saliency is not None and is_blend(bundle.shown.get(layer.name)):
-            status = f" ({LABEL})"
-        self.label.setText("" if layer is None else f"{layer.name}{status}")
+        self.bundle = bundle
+        self.show_label(state)
+
+    def show_label(self, state: ViewerState) -> None:
+        """'SalFoM (interpolated) -- CC - at frame 392 (interpolated)': the layer,
+        what its map is, and the playhead's value of the selected metric (lighter until known)."""
+        layer, bundle = self.layer, self.bundle
+        if layer is None or bundle is None:
+            text = ""
+        else:
+            has_map = bundle.maps.get(layer.name) is not None and layer.visible
+            blend = has_map and is_blend(bundle.shown.get(layer.name))
+            status = f" ({LABEL})" if blend else layer_status(layer, has_map)
+            value, final = playhead_value(layer, state, bundle.index, blend)
+            text = html.escape(f"{layer.name}{status}")
+            if value:
+                style = "" if final else f' style="color: {PARTIAL_COLOUR}; font-style: italic"'
+                text += f" &mdash; <span{style}>{html.escape(value)}</span>"
+        if text != self._label_html:
+            self._label_html = text
+            self.label.setHtml(text)
         self.label.setPos(4, 4)
 
     def recolour(self) -> None:
@@ -145,6 +181,40 @@ def _brush(colour: tuple | None, alpha: int):
     return pg.mkBrush(None) if colour is None else pg.mkBrush(*colour, alpha)
 
 
+def playhead_value(layer: Layer, state: ViewerState, frame: int, blend: bool = False) -> tuple[str, bool]:
+    """('CC 0.612 at frame 392', final) for the selected metric at a frame (1-based in the
+    text, as the timeline shows it); ('', True) with nothing to score against. A frame without
+    a value says why ('CC - at frame 392 (scoring)'), as the curves' list does."""
+    if state.truth is None:
+        return "", True
+    r = metric_reading(layer, state.curve_metric, frame, blend, True)
+    at = f"at frame {frame + 1}"
+    if r.value is not None:
+        return f"{r.label} {r.value:.3f} {at}", True
+    return f"{r.label} - {at} ({r.why})", r.final
+
+
+def truth_label(state: ViewerState, gt_map) -> str:
+    """What the ground-truth map on the image is: 'Ground truth: fixation density (12 observers)'."""
+    truth = state.truth
+    if truth is None:
+        return ""
+    if isinstance(truth, GazeTruth):
+        observers = len(truth.gaze.observers) if truth.gaze is not None else 0
+        what = f"fixation density ({observers} observers)" if observers else "fixation density"
+    else:
+        what = f"the annotation's maps ({state.truth_source})" if state.truth_source else "the annotation's maps"
+    return f"Ground truth: {what}" + ("" if gt_map is not None else " - none at this frame")
+
+
+def one_means(layer: Layer) -> str:
+    """What 1.0 on a layer's colour bar is: the models' maps are min-max scaled per frame
+    (`postprocess_batch`), a folder's 8-bit images are shown as they are."""
+    if layer.kind == "folder":
+        return "255 in its images"
+    return "the frame's most salient point"
+
+
 def layer_status(layer: Layer, has_map: bool) -> str:
     """What the pane's label adds to the layer's name when its map is not on screen."""
     if has_map or not layer.visible:
@@ -155,10 +225,13 @@ def layer_status(layer: Layer, has_map: bool) -> str:
 
 
 class ColourBar:
-    """The legend of the heatmap as it is drawn: each value's colour blended over a dark grey
-    with the alpha the view uses (low values fade out), and the "hide below" level as a line."""
+    """The legend of a pane's heatmap as it is drawn: each value's colour blended over a dark
+    grey with the alpha the view uses (low values fade out), the "hide below" level as a line,
+    and a title naming the layer and what 1.0 is."""
 
     BACKGROUND = np.array([45, 45, 45], np.float32)
+    WIDTH = 40          # narrow: two of them beside two panes leave each pane 45% of a 1000 px view
+    LABEL_STYLE = {"font-size": "8pt", "color": "#d2d2d2"}
 
     def __init__(self, plot: pg.PlotItem):
         self.plot = plot
@@ -168,8 +241,16 @@ class ColourBar:
         plot.setMouseEnabled(False, False)
         plot.setMenuEnabled(False)
         plot.hideButtons()
-        plot.setMaximumWidth(58)
-        plot.getAxis("right").setLabel("saliency")
+        plot.setFixedWidth(self.WIDTH)
+        plot.layout.setContentsMargins(0, 7, 0, 7)          # room for the end ticks' text
+        axis = plot.getAxis("right")
+        font = QFont()
+        font.setPointSize(8)
+        # the title says what 1.0 is: the ends and the middle are enough as ticks
+        axis.setStyle(tickFont=font, tickTextOffset=2, tickLength=4)
+        axis.setTicks([[(0.0, "0"), (0.5, ""), (1.0, "1")], []])
+        axis.setLabel("saliency", **self.LABEL_STYLE)
+        self.title = "saliency"
         self.image = pg.ImageItem()
         plot.addItem(self.image)
         self.cutoff = pg.InfiniteLine(angle=0, pen=pg.mkPen((255, 255, 255), width=1, style=Qt.DashLine))
@@ -181,9 +262,14 @@ class ColourBar:
 
     def show(self, layer: Layer | None) -> None:
         colormap, opacity, threshold = (layer.colormap, layer.opacity, layer.threshold) if layer else ("jet", 0.5, 0)
-        if self._shown == (colormap, opacity, threshold):
+        title = f"{layer.name}: 1.0 = {one_means(layer)}" if layer else "saliency"
+        if self._shown == (colormap, opacity, threshold, title):
             return                     # unchanged: no repaint of the bar (it would cost every frame)
-        self._shown = (colormap, opacity, threshold)
+        self._shown = (colormap, opacity, threshold, title)
+        if title != self.title:
+            self.title = title
+            self.plot.getAxis("right").setLabel(title, **self.LABEL_STYLE)
+            self.plot.setToolTip(title)
         lut = heat_lut(colormap, threshold).astype(np.float32)
         alpha = lut[:, 3:] / 255 * opacity
         ramp = lut[:, :3] * alpha + self.BACKGROUND * (1 - alpha)
@@ -207,11 +293,14 @@ class VideoView(QWidget):
         self.loader = loader
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground((30, 30, 30))
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)     # the panes take the width, not the margins
+        self.graphics.ci.setSpacing(2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
+        # each pane has its colour bar on its right: [pane | bar] or [pane | bar | pane | bar]
         self.panes = [Pane(self.graphics.addPlot(row=0, col=0))]
-        self.colorbar = ColourBar(self.graphics.addPlot(row=0, col=2))
+        self.colorbars = [ColourBar(self.graphics.addPlot(row=0, col=1))]
         self.bundle = None
         self.painted = 0          # how many bundles were painted (tests and the scrub bench read it)
         self.requested = 0        # how many frames were asked of the loader (re-reads show up here)
@@ -225,6 +314,11 @@ class VideoView(QWidget):
         state.view_changed.connect(self._view_changed)
         state.truth_changed.connect(self._reconfigure)
         state.video_changed.connect(self.reset)
+
+    @property
+    def colorbar(self) -> ColourBar:
+        """The first pane's colour bar (the only one in single view)."""
+        return self.colorbars[0]
 
     # ----------------------------------------------------------------- observing the state
 
@@ -246,7 +340,18 @@ class VideoView(QWidget):
 
     def _layers_changed(self) -> None:
         self._observed = follow_layers(self._observed, self.state.layers, self._layer_changed)
+        self._show_bars()                   # a renamed or removed layer: its bar follows at once
         self._reconfigure()
+
+    def _show_bars(self) -> None:
+        for bar, layer in zip(self.colorbars, self.shown_layers()):
+            bar.show(layer)
+
+    def show_values(self) -> None:
+        """Scores arrived (or the metric changed): each pane's label gets the playhead's value."""
+        if not self._closed:
+            for pane in self.panes:
+                pane.show_label(self.state)
 
     def _layer_changed(self, layer: Layer, what) -> None:
         if self._closed:
@@ -258,8 +363,7 @@ class VideoView(QWidget):
             for pane in self.panes:
                 if pane.layer is layer:
                     pane.recolour()
-            if layer is self.state.active:
-                self.colorbar.show(layer)
+            self._show_bars()
         shown = self.bundle
         # re-read only when the frame on screen gains its map (or a nearer blend), not on every batch
         if "progress" in what and shown is not None and shown.index == self.state.frame \
@@ -273,6 +377,13 @@ class VideoView(QWidget):
             return
         if "view_mode" in what:
             self.set_mode(self.state.view_mode)
+        if "gt_opacity" in what:
+            for pane in self.panes:
+                pane.gt.setOpacity(self.state.gt_opacity)
+        if "curve_metric" in what:
+            self.show_values()
+        if set(what) & {"active", "compare"}:
+            self._show_bars()                      # before any frame is painted too
         if "show_ground_truth" in what or "interpolate" in what:
             self._reconfigure()                    # the loader reads the GT map only when shown
         elif self.bundle is not None and set(what) & {"active", "compare", "show_fixations", "marker_style",
@@ -337,12 +448,15 @@ class VideoView(QWidget):
         if len(self.panes) == want:
             return
         if want == 2:
-            pane = Pane(self.graphics.addPlot(row=0, col=1))
+            pane = Pane(self.graphics.addPlot(row=0, col=2))
             pane.plot.setXLink(self.panes[0].plot)
             pane.plot.setYLink(self.panes[0].plot)
             self.panes.append(pane)
+            self.colorbars.append(ColourBar(self.graphics.addPlot(row=0, col=3)))
         else:
             self.graphics.removeItem(self.panes.pop().plot)
+            self.graphics.removeItem(self.colorbars.pop().plot)
+        self._show_bars()
         for pane in self.panes:
             pane.fitted = True
         if self.bundle is not None:
@@ -360,13 +474,16 @@ class VideoView(QWidget):
         self.bundle = bundle
         for pane, layer in zip(self.panes, self.shown_layers()):
             pane.show(bundle, layer, self.state)
-        self.colorbar.show(self.state.active)
+        self._show_bars()
         self.painted += 1
 
     def reset(self) -> None:
         self.bundle = None
         for pane in self.panes:
             pane._size = None
+            pane.bundle = None
+            pane.show_label(self.state)
+            pane.gt_label.setVisible(False)
             for item in (pane.frame, pane.heat, pane.gt):
                 item.clear()
             pane.dots.setData([], [])

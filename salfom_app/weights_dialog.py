@@ -23,6 +23,8 @@ from superqt.utils import thread_worker
 
 from salfom_core.models.weights import SOURCE_REPOSITORY, default_checkpoint, install, installed, weights_dir
 
+from .contrast import ERROR_STYLE, SUCCESS_STYLE
+
 MENU_TEXT = "Get the SalFoM weights..."
 LINK = "#get-weights"
 NO_CHECKPOINT_BANNER = ("No SalFoM checkpoint is loaded: showing the centre-bias baseline. "
@@ -136,14 +138,14 @@ class WeightsDialog(QDialog):
     def _done(self, entry) -> None:
         use = ("It is now the checkpoint of the app and of `salfom predict`." if entry.role == "predict" else
                "It is now the default encoder initialisation of Train > New run (not a prediction checkpoint).")
-        self.result.setStyleSheet("color: #7fd07f")
+        self.result.setStyleSheet(SUCCESS_STYLE)       # 4.5:1 on any theme (contrast.py)
         self.result.setText(f"Installed {entry.name}: {entry.kind}, {entry.preset}, "
                             f"{entry.parameters / 1e6:.1f} M parameters. {use}")
         self.current.setText(describe_installed())
         self.installed.emit(entry)
 
     def _failed(self, exc: BaseException) -> None:
-        self.result.setStyleSheet("color: #ff7070")
+        self.result.setStyleSheet(ERROR_STYLE)
         self.result.setText(f"Not installed: {exc}")
 
     def _finished(self) -> None:

@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import QMargins, QSettings, Qt, Slot
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -36,6 +36,7 @@ from .layer_panel import LayerPanel
 from .menus import MENUS, build_menus, fill_recent
 from .playback import Playback
 from .session import DEMO_VIDEO, Session
+from .shortcuts import install_playhead_keys
 from .state import Layer, ViewerState
 from .timeline import Timeline
 from .training import NewRunDialog, TrainingRun, gaze_sources
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self.timeline = Timeline(self.state)
         self.curves = MetricCurves(self.state)
         self.session.metrics.updated.connect(self.curves.redraw)
+        self.curves.message.connect(lambda text: self.statusBar().showMessage(text, 20000))
+        self.session.metrics.updated.connect(self.view.show_values)     # each pane's value at the playhead
         self.layer_panel = LayerPanel(self.state)
         self.layer_panel.cancel_requested.connect(self.session.inference.cancel)
         self.layer_panel.rename_requested.connect(self.session.rename_layer)
@@ -226,14 +229,7 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_shortcuts(self):
-        s = self.state
-        keys = {Qt.Key_Space: lambda: s.set_playing(not s.playing),
-                Qt.Key_Right: lambda: s.step(1), Qt.Key_Left: lambda: s.step(-1),
-                Qt.SHIFT | Qt.Key_Right: lambda: s.step(10), Qt.SHIFT | Qt.Key_Left: lambda: s.step(-10),
-                Qt.Key_PageDown: lambda: s.step(10), Qt.Key_PageUp: lambda: s.step(-10),
-                Qt.Key_Home: lambda: s.set_frame(0), Qt.Key_End: lambda: s.set_frame(s.n_frames - 1)}
-        for key, slot in keys.items():
-            QShortcut(QKeySequence(key), self, activated=slot)
+        install_playhead_keys(self)          # Space, arrows, PageUp/Down, Home, End (shortcuts.py)
 
     # ----------------------------------------------------------------- errors and status
 

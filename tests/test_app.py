@@ -653,7 +653,7 @@ def test_command_line_reproduces_frame_view_and_comparison(qtbot, window, oracle
     assert s.frame == 41 and s.view_mode == "split" and s.compare.name == "oracle" and s.active.name == "Centre bias"
     wait_frame(qtbot, window, 41)
     assert [p.layer_name for p in window.view.panes] == ["Centre bias", "oracle"]
-    assert window.timeline.position.text().startswith("frame 42 / 150")
+    assert window.timeline.frame_box.text() == "frame 42" and window.timeline.position.text().startswith("/ 150")
     # comparing with the active layer: the other one becomes active, never a layer beside itself
     apply_view_arguments(window, parse_args([str(DEMO_VIDEO), "--compare", "Centre bias"]))
     assert (s.active.name, s.compare.name) == ("oracle", "Centre bias")

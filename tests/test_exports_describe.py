@@ -14,8 +14,15 @@ import pytest
 from PySide6.QtCore import Qt
 
 from salfom_core.cli import main as cli_main
-from salfom_core.io.export import (ALL_CAPTIONS, NO_CAPTIONS, PANE_GAP, Captions, ExportPane, compose_frame,
-                                   overlay_frame)
+from salfom_core.io.export import (
+    ALL_CAPTIONS,
+    NO_CAPTIONS,
+    PANE_GAP,
+    Captions,
+    ExportPane,
+    compose_frame,
+    overlay_frame,
+)
 from salfom_core.io.overlay import caption_band, caption_band_height, colour_bar_span
 
 W, H, N_FRAMES = 480, 272, 12
@@ -151,6 +158,41 @@ def test_predict_overlay_burns_in_the_captions_the_cli_asks_for(tmp_path):
     assert cli_main(["predict", str(video), "-c", "center-bias", "-o", str(tmp_path / "plain"), "--overlay", "-q",
                      "--cache", str(tmp_path / "cache")]) == 0
     assert decoded_frames(tmp_path / "plain" / "clip_overlay.mp4")[0].shape[:2] == (H, W)    # default: none
+
+
+def test_pad_to_even_repeats_the_last_column_and_row():
+    from salfom_core.io.export import pad_to_even
+
+    image = np.arange(3 * 5 * 3, dtype=np.uint8).reshape(3, 5, 3)     # 5 wide, 3 tall
+    padded = pad_to_even(image)
+    assert padded.shape == (4, 6, 3)
+    assert (padded[:3, :5] == image).all()
+    assert (padded[:3, 5] == image[:, 4]).all() and (padded[3, :5] == image[2]).all()
+    assert (padded[3, 5] == image[2, 4]).all()
+    even = np.zeros((4, 6, 3), np.uint8)
+    assert pad_to_even(even).shape == (4, 6, 3)
+
+
+@pytest.mark.parametrize("size", [(1, 9), (9, 1), (1, 1), (5, 3)])
+def test_an_odd_sized_video_exports_every_pixel_of_its_picture(tmp_path, size):
+    """yuv420p needs even sizes: an odd size is padded by its last column or row (trimming it
+    lost a column, and all of a one-pixel-wide video). Bare frames: the colours come back."""
+    from salfom_core.io.export import write_overlay_video
+    from salfom_core.io.video import open_video
+
+    w, h = size
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    colours = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]          # RGB, one per frame
+    for k, rgb in enumerate(colours):
+        cv2.imwrite(str(frames / f"{k + 1:04d}.png"), np.full((h, w, 3), rgb[::-1], np.uint8))
+    with open_video(frames) as source:
+        write_overlay_video(source, None, tmp_path / "o.mp4", fps=25.0)
+    decoded = decoded_frames(tmp_path / "o.mp4")
+    assert len(decoded) == len(colours)
+    for frame, rgb in zip(decoded, colours):
+        assert frame.shape[:2] == (h + h % 2, w + w % 2)
+        assert np.abs(frame.astype(int) - rgb).max() <= 12, frame.reshape(-1, 3)     # H.264 noise only
 
 
 def test_a_wrong_captions_option_is_one_line_naming_it(tmp_path, capsys):

@@ -16,9 +16,9 @@ import av
 import numpy as np
 import pytest
 from conftest import shared_path
-from helpers import frame_id, level, make_video
 from test_gaze_trackers import GAZEPOINT, MAPPED, smi_fixation_times
 
+from helpers import frame_id, level, make_video
 from salfom_core.aoi.figures import observer_figures
 from salfom_core.io.frame_clock import FrameClock
 from salfom_core.io.gaze import GazeOptions, load_gaze, read_csv, write_csv
