@@ -54,7 +54,7 @@ def window(qtbot, tmp_path):
 def golden_weights(tmp_path_factory):
     """The official-named weights of the reference's fill rule: a path to them on disk.
 
-    Filling 400 M values takes about 45 s, so it is done once per test run; the file (1.6 GB)
+    Filling 400 M values takes about 20 s, so it is done once per test run; the file (1.6 GB)
     is read memory-mapped by each user (`load_golden_weights`) and removed after the run.
     """
     import json

@@ -6,6 +6,7 @@ tensors can be reproduced without shipping 1.6 GB of weights.
 from __future__ import annotations
 
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -16,16 +17,31 @@ _CHUNK = 1 << 22
 
 
 def splitmix_uniform(seed: int, n: int) -> np.ndarray:
-    """u_i for i = 1..n as float64 in [0, 1); uint64 arithmetic wraps like the reference."""
+    """u_i for i = 1..n as float64 in [0, 1); uint64 arithmetic wraps like the reference.
+
+    In place and in chunks on two threads (numpy lets go of the GIL in its loops): the 400 M
+    values of the full model take about a third of the time of the plain expression."""
     out = np.empty(n, dtype=np.float64)
     seed = np.uint64(seed)
-    for start in range(0, n, _CHUNK):
-        i = np.arange(start + 1, min(n, start + _CHUNK) + 1, dtype=np.uint64)
-        z = seed + i * np.uint64(_GOLDEN)
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        z = z ^ (z >> np.uint64(31))
-        out[start:start + len(i)] = (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+
+    def chunk(start: int) -> None:
+        stop = min(n, start + _CHUNK)
+        z = np.arange(start + 1, stop + 1, dtype=np.uint64)
+        z *= np.uint64(_GOLDEN)
+        z += seed
+        shifted = z >> np.uint64(30)
+        z ^= shifted
+        z *= _M1
+        np.right_shift(z, np.uint64(27), out=shifted)
+        z ^= shifted
+        z *= _M2
+        np.right_shift(z, np.uint64(31), out=shifted)
+        z ^= shifted
+        z >>= np.uint64(11)
+        np.multiply(z, 2.0 ** -53, out=out[start:stop])
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(chunk, range(0, n, _CHUNK)))
     return out
 
 
@@ -38,16 +54,20 @@ def fill(name: str, shape) -> torch.Tensor | None:
     if name.endswith("relative_position_index"):
         return None
     n = int(np.prod(shape))
-    b = (splitmix_uniform(crc(name), n) - 0.5) * np.sqrt(12.0)
+    # the reference's expressions, in place (the same operations in the same order)
+    b = splitmix_uniform(crc(name), n)
+    b -= 0.5
+    b *= np.sqrt(12.0)
     if len(shape) >= 2 and name.endswith("weight"):
-        values = b * np.sqrt(1.0 / np.prod(shape[1:]))
+        b *= np.sqrt(1.0 / np.prod(shape[1:]))              # b * sqrt(1 / fan_in)
     elif name.endswith(("pos_embed", "relative_position_bias_table")):
-        values = 0.1 * b
+        b *= 0.1                                            # 0.1 * b
     elif name.endswith("weight"):
-        values = 1.0 + 0.1 * b
+        b *= 0.1                                            # 1.0 + 0.1 * b
+        b += 1.0
     else:
-        values = 0.02 * b
-    return torch.from_numpy(values.astype(np.float32).reshape(shape))
+        b *= 0.02                                           # 0.02 * b
+    return torch.from_numpy(b.astype(np.float32).reshape(shape))
 
 
 def official_state_dict(manifest: list) -> dict[str, torch.Tensor]:

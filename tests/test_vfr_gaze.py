@@ -8,8 +8,6 @@ f >= 1 at a constant 30 fps is in frame f - 1 by that clock, one in frame 0 or 1
 """
 from __future__ import annotations
 
-import subprocess
-import sys
 from fractions import Fraction
 
 import av
@@ -19,6 +17,7 @@ from conftest import shared_path
 from test_gaze_trackers import GAZEPOINT, MAPPED, smi_fixation_times
 
 from helpers import frame_id, level, make_video
+from salfom_core import cli
 from salfom_core.aoi.figures import observer_figures
 from salfom_core.io.frame_clock import FrameClock
 from salfom_core.io.gaze import GazeOptions, load_gaze, read_csv, write_csv
@@ -76,13 +75,12 @@ def test_a_variable_rate_video_has_its_frames_start_times(vfr):
         assert clock.frame_at([-0.001, np.nan, np.inf])[0:3].tolist() == [-1, -1, -1]
 
 
-def test_info_says_the_frame_rate_is_variable(vfr, tmp_path):
+def test_info_says_the_frame_rate_is_variable(vfr, tmp_path, capsys):
     import json
 
     def info(path):
-        run = subprocess.run([sys.executable, "-m", "salfom_core", "info", str(path)], capture_output=True, text=True)
-        assert run.returncode == 0, run.stderr
-        return json.loads(run.stdout)
+        assert cli.main(["info", str(path)]) == 0
+        return json.loads(capsys.readouterr().out)
 
     assert info(vfr)["frame_rate"].startswith("variable frame rate (5 to 50 fps)")
     assert info(make_video(tmp_path / "even.mp4", fps=25))["frame_rate"] == "constant 25 fps"
@@ -211,9 +209,7 @@ def test_gaze_convert_places_time_by_the_videos_timestamps(vfr, tmp_path):
     n = len(DURATIONS_MS)
     gaze_csv = write_times_csv(tmp_path / "g.csv", middles_s(), np.full(n, 10.0), np.full(n, 20.0))
     out = tmp_path / "frames.csv"
-    run = subprocess.run([sys.executable, "-m", "salfom_core", "gaze-convert", str(gaze_csv), "--video", str(vfr),
-                          "-o", str(out)], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
+    assert cli.main(["gaze-convert", str(gaze_csv), "--video", str(vfr), "-o", str(out)]) == 0
     rows = np.genfromtxt(out, delimiter=",", names=True, comments="#")
     assert rows["frame"].astype(int).tolist() == list(range(n))
 
