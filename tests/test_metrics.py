@@ -194,3 +194,26 @@ def test_other_fixation_map_rescales_and_excludes():
     pool = [M.fixation_points(points((10, 20), (i, 2 * i))) for i in range(5)]
     other = M.other_fixation_map(pool, (20, 40), n=10, exclude=0)
     assert sorted(map(tuple, np.argwhere(other))) == [(2 * i, 4 * i) for i in range(1, 5)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 120), st.integers(1, 160), st.integers(1, 64), st.sampled_from([None, 7, 8, 150]),
+       st.floats(1.0, 20.0), st.integers(0, 2**32 - 1))
+def test_sparse_density_equals_filtering_the_whole_frame(h, w, n, kernel_size, sigma, seed):
+    """A few fixated pixels are summed as separable Gaussians (fast); the result is the zero-border
+    filter of the whole frame (DHF1K's imfilter), odd and even kernels alike."""
+    import salfom_core.io.ground_truth as gt
+
+    rng = np.random.default_rng(seed)
+    f = np.zeros((h, w), np.uint8)
+    f[rng.integers(0, h, n), rng.integers(0, w, n)] = 1
+    assert int(f.sum()) <= gt.SPARSE_POINTS
+    size = kernel_size or 2 * int(math.ceil(4 * sigma)) + 1
+    taps = np.arange(size) - (size - 1) / 2
+    g1 = np.exp(-(taps ** 2) / (2 * sigma ** 2))
+    g1 /= g1.sum()
+    anchor = (size + 1) // 2 - 1
+    whole = cv2.sepFilter2D(f.astype(np.float64), cv2.CV_64F, g1, g1, anchor=(anchor, anchor),
+                            borderType=cv2.BORDER_CONSTANT)
+    whole = np.maximum(whole, 0)
+    np.testing.assert_allclose(gt.density_map(f, sigma, kernel_size), whole / whole.max(), rtol=0, atol=1e-12)
