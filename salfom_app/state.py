@@ -16,7 +16,7 @@ import numpy as np
 from salfom_core.errors import SalfomError
 from salfom_core.evaluation.truths import GroundTruth
 from salfom_core.io.frame_clock import FrameClock
-from salfom_core.io.overlay import MARKER_STYLES
+from salfom_core.io.overlay import MARKER_STYLES, without_observers
 
 METRIC_LABELS = {"cc": "CC", "nss": "NSS", "sim": "SIM", "auc_judd": "AUC-Judd", "auc_shuffled": "sAUC",
                  "kld": "KLD"}
@@ -355,12 +355,8 @@ class ViewerState:
         self.set_view(curve_metric=metric)
 
     def shown_fixations(self, fixations):
-        """(x, y, observer) of a frame without the hidden observers' samples."""
-        if fixations is None or not self.hidden_observers:
-            return fixations
-        xs, ys, obs = (np.asarray(a) for a in fixations)
-        keep = ~np.isin(obs, list(self.hidden_observers))
-        return xs[keep], ys[keep], obs[keep]
+        """(x, y, observer) of a frame without the hidden observers' samples (as every export)."""
+        return without_observers(fixations, self.hidden_observers)
 
     def ground_truth_frame(self, frame: int) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(fixation map, continuous map) of a frame, or Nones."""

@@ -488,19 +488,3 @@ class VideoView(QWidget):
                 item.clear()
             pane.dots.setData([], [])
             pane.outline.setData([], [])
-
-    def composite(self) -> np.ndarray | None:
-        """The panes as one RGB image (frame, heatmap, fixations: what the view paints), side by
-        side in split view: 'export current frame'."""
-        from salfom_core.io.export import overlay_frame
-
-        if self.bundle is None:
-            return None
-        s = self.state
-        fixations = s.shown_fixations(self.bundle.fixations) if s.show_fixations else None
-        images = []
-        for layer in self.shown_layers()[: len(self.panes)]:
-            saliency = self.bundle.maps.get(layer.name) if layer is not None and layer.visible else None
-            style = (layer.colormap, layer.opacity, layer.threshold) if layer is not None else ("jet", 0.5, 0.0)
-            images.append(overlay_frame(self.bundle.image, saliency, *style, fixations, s.marker_style, s.marker_size))
-        return np.ascontiguousarray(np.concatenate(images, axis=1))

@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from qt_helpers import drag_slider
 from salfom_app.window import DEMO_VIDEO, MainWindow
+from salfom_core.io.export import PANE_GAP
 from salfom_core.io.ground_truth import density_map
+from salfom_core.io.overlay import caption_band_height
 from salfom_core.io.synthetic import object_track, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,9 +198,9 @@ def test_split_view_from_the_layer_panel_paints_both_layers(qtbot, window, oracl
     right_px, left_px = view_pixel(window, x + 0.5, y + 0.5, pane=1), view_pixel(window, x + 0.5, y + 0.5, pane=0)
     assert np.abs(right_px - plain).sum() > np.abs(left_px - plain).sum() + 60, (left_px, right_px, plain)
     # 'export current frame' of a split view writes both panes side by side, each as painted
-    both = window.view.composite()
-    assert both.shape == (272, 960, 3)
-    assert np.abs(both[y, 480 + x].astype(int) - right_px).max() <= 12
+    both = window.exporter.frame_image()          # the panes PANE_GAP apart, their caption bands under them
+    assert both.shape[:2] == (272 + caption_band_height(480), 960 + PANE_GAP)
+    assert np.abs(both[y, 480 + PANE_GAP + x].astype(int) - right_px).max() <= 12
     assert np.abs(both[y, x].astype(int) - left_px).max() <= 12
     # the View menu reaches it too
     view_menu = window.menu("View")
