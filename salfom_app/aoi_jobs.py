@@ -43,7 +43,7 @@ class LayerMaps(MapSource):
     def _read_kept(self, index: int) -> np.ndarray | None:
         m = self._kept.get(index)
         if m is None:
-            m = self.layer.read(index)
+            m = self.layer.read_values(index)
             with LayerMaps._lock:
                 if m is not None and LayerMaps.cached_bytes + m.nbytes <= MAP_CACHE_BYTES:
                     self._kept[index] = m

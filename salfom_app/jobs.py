@@ -163,7 +163,7 @@ class ScoringQueue:
         # popped from the end: the frame nearest the playhead last in
         batch = sorted((int(f) for f in frames), key=lambda f: -abs(f - playhead))
         with self._lock:
-            self._reads[layer] = layer.read
+            self._reads[layer] = layer.read_values
             self._frames.setdefault(layer, []).extend(batch)
 
     def take(self, chunk: int) -> tuple[Layer, Callable, list[int]] | None:

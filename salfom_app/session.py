@@ -158,15 +158,21 @@ class Session(QObject):
             self.error.emit("Cannot read maps", str(exc))
             return None
 
-        def read(i, folder=folder, size=size):
+        def read_stored(i, folder=folder, size=size):
             m = folder.read(i)
             if m is not None and (m.shape[1], m.shape[0]) != size:
                 import cv2
                 m = cv2.resize(m, size, interpolation=cv2.INTER_LINEAR)
-            return None if m is None else as_uint8_map(m)      # 16-bit and float maps: peak 255
+            return m
 
+        def read(i):
+            m = read_stored(i)
+            return None if m is None else as_uint8_map(m)      # 16-bit and float maps shown with peak 255
+
+        deep = folder.read(min(folder.files)).dtype.name != "uint8"
         layer = Layer(self._layer_name("folder", str(path), Path(path).name, Path(path)), "folder", s.n_frames,
-                      read, source=str(path), maps_key=folder_maps_key(folder.files.values(), size))
+                      read, source=str(path), maps_key=folder_maps_key(folder.files.values(), size),
+                      read_stored=read_stored if deep else None)
         layer.done[[i for i in folder.files if i < s.n_frames]] = True
         self._prepare_layer(layer)
         self._add_and_show(layer)

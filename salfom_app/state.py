@@ -70,7 +70,7 @@ class Layer:
     name: str
     kind: str                                 # "center-bias", "salfom", "folder"
     n_frames: int
-    read: Callable[[int], np.ndarray | None]  # uint8 map of a frame, None while not computed
+    read: Callable[[int], np.ndarray | None]  # uint8 map of a frame (shown), None while not computed
     source: str = ""                          # checkpoint or folder path
     maps_key: str = ""                        # what the maps are (cache entry, files): keys the cached metrics
     visible: bool = True
@@ -85,6 +85,13 @@ class Layer:
     metrics: dict[str, np.ndarray] = field(default_factory=dict)   # name -> per-frame values (NaN unknown)
     scored: np.ndarray = None                 # bool per frame: its metrics are known (a value, or none to give)
     changed: Signal = field(default_factory=Signal, repr=False)
+    # the maps as stored, where they are deeper than what is shown (a folder of 16-bit or float
+    # maps): metrics and AOI figures read these, as `salfom evaluate` and `salfom aoi` do
+    read_stored: Callable[[int], np.ndarray | None] | None = None
+
+    def read_values(self, index: int) -> np.ndarray | None:
+        """Frame `index`'s map as metrics and AOI figures take it."""
+        return (self.read_stored or self.read)(index)
 
     def __post_init__(self):
         if self.done is None:

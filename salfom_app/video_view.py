@@ -209,9 +209,12 @@ def truth_label(state: ViewerState, gt_map) -> str:
 
 def one_means(layer: Layer) -> str:
     """What 1.0 on a layer's colour bar is: the models' maps are min-max scaled per frame
-    (`postprocess_batch`), a folder's 8-bit images are shown as they are."""
-    if layer.kind == "folder":
+    (`postprocess_batch`), a folder's 8-bit images are shown as they are, its 16-bit or float
+    images scaled to their frame's peak (`as_uint8_map`)."""
+    if layer.kind == "folder" and layer.read_stored is None:
         return "255 in its images"
+    if layer.kind == "folder":
+        return "the frame's highest value"
     return "the frame's most salient point"
 
 

@@ -133,3 +133,35 @@ def test_a_gaze_dataset_copied_from_a_mac_has_only_its_videos(tmp_path):
     for name in ("._clip.mp4", "._clip_gaze.csv"):
         (tmp_path / name).write_bytes(b"\x00\x05\x16\x07" + bytes(60))
     assert [t.name for t in dataset_truths(tmp_path)] == ["clip"]
+
+
+def test_the_app_scores_16_bit_maps_as_the_cli_does(qtbot, window, tmp_path):
+    """16-bit maps are shown at 8 bits but scored as stored: the app's per-frame metrics equal
+    `salfom evaluate`'s (rounding them to 8 bits first moved AUC-J and NSS)."""
+    from test_viewer_numbers import KEYS, evaluate_with_cli
+    from test_viewer_panes import bar_titles
+
+    from salfom_app.window import DEMO_VIDEO
+
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    yy, xx = np.mgrid[0:272, 0:480]
+    for k in range(150):
+        # a shallow ramp with a few hundred levels: 8 bits would merge neighbouring levels
+        ramp = 300 + (xx + 2 * yy + 3 * k) % 400
+        cv2.imwrite(str(folder / f"{k + 1:04d}.png"), ramp.astype(np.uint16))
+    cli_scores = evaluate_with_cli([folder], tmp_path / "cli")["deep"]["frames"]
+    assert window.open_video(DEMO_VIDEO)
+    layer = window.add_map_folder(folder)
+    qtbot.waitUntil(lambda: layer.scored.all() and not window.busy(), timeout=120000)
+    # shown scaled to each frame's peak: the colour bar says so (not "255 in its images")
+    assert bar_titles(window) == ["deep: 1.0 = the frame's highest value"]
+    for frame, values in cli_scores.items():
+        for key in KEYS:
+            assert layer.metrics[key][frame] == pytest.approx(values[key], abs=1e-9, nan_ok=True), (frame, key)
+    # the 8-bit picture of the same maps gives other numbers: the test can tell them apart
+    from salfom_core.evaluation.metrics import auc_judd
+    from salfom_core.io.files import as_uint8_map
+    fixations = window.state.truth.fixations(0)
+    stored = cv2.imread(str(folder / "0001.png"), cv2.IMREAD_UNCHANGED)
+    assert auc_judd(as_uint8_map(stored), fixations) != pytest.approx(auc_judd(stored, fixations), abs=1e-6)
