@@ -30,5 +30,10 @@ class GazeError(SalfomError):
     """Gaze input that cannot be read at all (a bad row is only skipped): the message names the file."""
 
 
+class WriteError(SalfomError):
+    """An output that cannot be written (no permission, a read-only disk): the message names it,
+    not the temporary file beside it."""
+
+
 class DiskFullError(SalfomError):
     """A disk ran out of space, or would: the message names the folder and the space needed."""

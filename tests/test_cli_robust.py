@@ -249,3 +249,21 @@ def test_predict_names_a_folder_given_as_dot_or_dotdot_after_the_folder(tmp_path
     # `.` and the same folder by its name are one input, predicted once
     videos, names, notes = output_names([Path("."), frames])
     assert names == ["frames"] and len(videos) == 1 and "more than once" in notes[0]
+
+
+def test_an_output_that_cannot_be_written_is_named_not_its_temporary_file(tmp_path, monkeypatch, capsys):
+    """Permission denied or a read-only disk: the message named `.x.csv.h30l56vj.tmp` beside it."""
+    import errno
+    import tempfile
+
+    from salfom_core import cli
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".out.csv.abc123.tmp"))
+
+    gaze = tmp_path / "gaze.csv"
+    gaze.write_text("frame,x,y\n0,10,10\n")
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    code = cli.main(["gaze-convert", str(gaze), "--size", "64x48", "--frames", "2", "-o", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == f"salfom gaze-convert: error: {tmp_path / 'out.csv'}: cannot write (Permission denied)"

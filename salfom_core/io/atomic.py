@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..errors import ConfigError
-from .disk import naming_full_disk
+from ..errors import ConfigError, WriteError
+from .disk import FULL_DISK_ERRNOS, naming_full_disk
 
 STALE_TEMP_AGE_S = 30.0     # a temporary file untouched this long belongs to a write that was killed
 
@@ -42,7 +42,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", sync: bool = True):
     path = Path(path)
     with naming_full_disk(path.parent, path.name):
         prepare_file_target(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with _naming(path):
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             if hasattr(os, "fchmod"):   # not on Windows, where the mode means little
                 os.fchmod(fd, _file_mode(path))
@@ -51,11 +52,24 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", sync: bool = True):
                 fh.flush()
                 if sync:
                     os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            with _naming(path):
+                os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+@contextlib.contextmanager
+def _naming(path: Path):
+    """An OSError of our own temporary file (no permission, a read-only disk) as one line naming
+    the file the user asked for; a full disk is `naming_full_disk`'s."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in FULL_DISK_ERRNOS:
+            raise
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def make_folder(folder: str | os.PathLike) -> Path:
