@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from .interpolated import covered, exact_note
 from .state import (
-    LAYER_PENS,  # noqa: F401 (its old home)
     METRIC_LABELS,
     METRIC_TIPS,
     Layer,

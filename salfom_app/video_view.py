@@ -128,7 +128,7 @@ class Pane:
             has_map = bundle.maps.get(layer.name) is not None and layer.visible
             blend = has_map and is_blend(bundle.shown.get(layer.name))
             status = f" ({LABEL})" if blend else layer_status(layer, has_map)
-            value, final = playhead_value(layer, state, bundle.index, blend)
+            value, final = pane_value(layer, state, bundle.index, blend)
             text = html.escape(f"{layer.name}{status}")
             if value:
                 style = "" if final else f' style="color: {PARTIAL_COLOUR}; font-style: italic"'
@@ -181,7 +181,7 @@ def _brush(colour: tuple | None, alpha: int):
     return pg.mkBrush(None) if colour is None else pg.mkBrush(*colour, alpha)
 
 
-def playhead_value(layer: Layer, state: ViewerState, frame: int, blend: bool = False) -> tuple[str, bool]:
+def pane_value(layer: Layer, state: ViewerState, frame: int, blend: bool = False) -> tuple[str, bool]:
     """('CC 0.612 at frame 392', final) for the selected metric at a frame (1-based in the
     text, as the timeline shows it); ('', True) with nothing to score against. A frame without
     a value says why ('CC - at frame 392 (scoring)'), as the curves' list does."""

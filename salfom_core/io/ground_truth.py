@@ -42,6 +42,11 @@ def fixation_map(xs, ys, shape: tuple[int, int], groups=None, grid: bool = False
 DHF1K_SIGMA = 30.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))   # FWHM 30 px -> 12.74 px
 
 
+# up to this many fixated pixels, summing one separable Gaussian per pixel beats filtering the
+# whole frame (a frame of eye tracking has one to a few dozen; a filter costs 2 x 103 taps a pixel)
+SPARSE_POINTS = 64
+
+
 def density_map(fixations: np.ndarray, sigma: float = DHF1K_SIGMA, kernel_size: int | None = None,
                 border: str = "constant") -> np.ndarray:
     """Continuous ground truth: a Gaussian at every fixated pixel, summed, divided by its maximum.
@@ -68,11 +73,6 @@ def density_map(fixations: np.ndarray, sigma: float = DHF1K_SIGMA, kernel_size: 
         out = cv2.sepFilter2D(f, cv2.CV_64F, g1, g1, anchor=(anchor, anchor), borderType=mode)
     out = np.maximum(out, 0)
     return out / out.max()
-
-
-# up to this many fixated pixels, summing one separable Gaussian per pixel beats filtering the
-# whole frame (a frame of eye tracking has one to a few dozen; a filter costs 2 x 103 taps a pixel)
-SPARSE_POINTS = 64
 
 
 def _sum_of_gaussians(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], g1: np.ndarray,
