@@ -64,16 +64,9 @@ class Exporter(QObject):
             self.settings.setValue(CAPTIONS_KEY, ",".join(words) or "none")
         return captions
 
-    def shown_layers(self) -> list[Layer | None]:
-        """The layer of each pane the view shows: the active one, and the compare one in split view."""
-        s = self.state
-        if s.view_mode == "split":
-            return [s.active, s.compare if s.compare is not None else s.active]
-        return [s.active]
-
     def panes(self) -> list[ExportPane]:
         """The shown panes as the exports draw them (maps as the view reads them: blends included)."""
-        return [export_pane(layer, self.state.interpolate) for layer in self.shown_layers()]
+        return [export_pane(layer, self.state.interpolate) for layer in self.state.pane_layers()]
 
     def default_folder(self) -> Path:
         """A new folder beside the video: exports never write over inputs."""
@@ -131,7 +124,7 @@ class Exporter(QObject):
         if bundle is None:
             return None
         s = self.state
-        layers = self.shown_layers()
+        layers = self.state.pane_layers()
         maps = [(bundle.maps.get(l.name), not is_blend(bundle.shown.get(l.name))) if l is not None else (None, False)
                 for l in layers]
         fixations = s.shown_fixations(bundle.fixations) if s.show_fixations else None

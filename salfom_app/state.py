@@ -361,6 +361,13 @@ class ViewerState:
     def set_curve_metric(self, metric: str) -> None:
         self.set_view(curve_metric=metric)
 
+    def pane_layers(self) -> list[Layer | None]:
+        """The layer of each pane: the active one, and beside it in split view the compare one
+        (the active one again when none is chosen). The view paints these, the exports draw them."""
+        if self.view_mode == "split":
+            return [self.active, self.compare if self.compare is not None else self.active]
+        return [self.active]
+
     def shown_fixations(self, fixations):
         """(x, y, observer) of a frame without the hidden observers' samples (as every export)."""
         return without_observers(fixations, self.hidden_observers)

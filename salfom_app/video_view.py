@@ -347,7 +347,7 @@ class VideoView(QWidget):
         self._reconfigure()
 
     def _show_bars(self) -> None:
-        for bar, layer in zip(self.colorbars, self.shown_layers()):
+        for bar, layer in zip(self.colorbars, self.state.pane_layers()):
             bar.show(layer)
 
     def show_values(self) -> None:
@@ -432,7 +432,7 @@ class VideoView(QWidget):
             if not (0 <= x < w and 0 <= y < h):
                 return ""
             parts = [f"x {x + 1}, y {y + 1}"]
-            for layer in dict.fromkeys(l for l in self.shown_layers()[: len(self.panes)] if l is not None):
+            for layer in dict.fromkeys(l for l in self.state.pane_layers()[: len(self.panes)] if l is not None):
                 m = bundle.maps.get(layer.name)
                 parts.append(f"{layer.name}: {m[y, x] / 255:.2f}" if m is not None else f"{layer.name}: -")
             if bundle.fixations is not None and self.state.gaze is not None:
@@ -467,15 +467,11 @@ class VideoView(QWidget):
             for pane in self.panes:
                 pane.fit()
 
-    def shown_layers(self) -> list[Layer | None]:
-        state = self.state
-        return [state.active, state.compare if state.compare is not None else state.active]
-
     def show_bundle(self, bundle) -> None:
         if self._closed:
             return
         self.bundle = bundle
-        for pane, layer in zip(self.panes, self.shown_layers()):
+        for pane, layer in zip(self.panes, self.state.pane_layers()):
             pane.show(bundle, layer, self.state)
         self._show_bars()
         self.painted += 1
