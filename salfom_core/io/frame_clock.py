@@ -64,6 +64,21 @@ class FrameClock:
                 frame = np.where(np.isfinite(t), frame, np.nan)
             return np.where(np.isfinite(frame) & (frame >= 0), frame, -1).astype(np.int64)
 
+    def strictly_within(self, t) -> tuple[np.ndarray, np.ndarray]:
+        """(frame, inside) of each time: its 0-based frame and whether it lies strictly inside it,
+        with no tolerance: k < fps t < k + 1 at a constant rate (DHF1K's record_mapping.m drops
+        samples exactly on a frame boundary), after frame k's timestamp and before the next's on a
+        variable one."""
+        t = np.asarray(t, dtype=np.float64)
+        if self.starts is None:
+            ft = self.fps * t
+            frame = np.floor(ft).astype(np.int64)
+            return frame, ft > frame
+        after_end = self.frame_at(t) >= len(self.starts)
+        frame = np.where(after_end, len(self.starts), np.searchsorted(self.starts, t, side="right") - 1)
+        inside = (frame >= 0) & (after_end | (t > self.starts[np.clip(frame, 0, len(self.starts) - 1)]))
+        return frame, inside
+
     def start_of(self, frames) -> np.ndarray:
         """Seconds from the video's start at which each 0-based frame starts."""
         frames = np.asarray(frames)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...errors import ConfigError, GazeError
 from ..files import natural_key
-from ..frame_clock import FrameClock, as_clock
+from ..frame_clock import as_clock
 from .data import FixationEvents, GazeData
 
 
@@ -51,7 +51,7 @@ def read_smi(paths, size: tuple[int, int], n_frames: int, fps: float = 30.0,
         t, x, y, bad, runs = _read_smi_file(path)
         skipped += bad
         events.append((runs[0], runs[1], *screen.to_video(runs[2], runs[3], size)))
-        frame, inside = _frames(t, clock)
+        frame, inside = clock.strictly_within(t)
         vx, vy = screen.to_video(x, y, size)
         keep = inside & (vx > 0) & (vy > 0) & (vx < size[0]) & (vy < size[1]) & (frame < n_frames)
         names.append(path.stem.split("_")[0])
@@ -63,20 +63,6 @@ def read_smi(paths, size: tuple[int, int], n_frames: int, fps: float = 30.0,
                           *(np.concatenate([e[i] for e in events]) for i in range(4)))
     return GazeData(np.concatenate(frames), np.concatenate(xs), np.concatenate(ys), np.concatenate(obs),
                     names, n_frames, size, clock, str(paths[0].parent), skipped, runs)
-
-
-def _frames(t: np.ndarray, clock: FrameClock) -> tuple[np.ndarray, np.ndarray]:
-    """Each time's 0-based frame, and whether it lies strictly inside it: k < fps t < k + 1 at a
-    constant rate (record_mapping.m, exactly); after frame k's timestamp and before the next
-    frame's on a variable-frame-rate video."""
-    if not clock.variable:
-        ft = clock.fps * t
-        frame = np.floor(ft).astype(np.int64)
-        return frame, ft > frame
-    frame = np.searchsorted(clock.starts, t, side="right") - 1
-    after_end = clock.frame_at(t) >= len(clock.starts)
-    frame = np.where(after_end, len(clock.starts), frame)
-    return frame, (frame >= 0) & (after_end | (t > clock.starts[np.clip(frame, 0, len(clock.starts) - 1)]))
 
 
 def _read_smi_file(path: Path):
